@@ -1,0 +1,108 @@
+#include "store/sqlite/sqlite_migrations.h"
+
+#include <array>
+#include <string>
+#include <utility>
+
+#include "common/log.h"
+
+namespace ts::store::sqlite {
+namespace {
+
+// Append only: a released migration is never edited, only followed by a new one.
+// Tenant leads every index so that every query, which always filters by tenant, stays inside
+// one tenant's key range. BINARY collation makes text order bytewise (UTF-8 code units), as
+// the API promises. STRICT makes SQLite reject values of the wrong type instead of storing them.
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "create tokens",
+     R"sql(
+CREATE TABLE tokens (
+  tenant       TEXT    NOT NULL COLLATE BINARY,
+  id           TEXT    NOT NULL COLLATE BINARY,
+  name         TEXT    NOT NULL COLLATE BINARY,
+  sealed_value BLOB    NOT NULL,
+  version      INTEGER NOT NULL CHECK (version >= 1),
+  created_at   INTEGER NOT NULL,
+  modified_at  INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tokens_by_name     ON tokens (tenant, name, id);
+CREATE INDEX tokens_by_version  ON tokens (tenant, version, id);
+CREATE INDEX tokens_by_created  ON tokens (tenant, created_at, id);
+CREATE INDEX tokens_by_modified ON tokens (tenant, modified_at, id);
+)sql"},
+}};
+
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY,"
+    " applied_at INTEGER NOT NULL"  // milliseconds since the Unix epoch
+    ") STRICT";
+
+Result<std::int64_t> CurrentVersion(SqliteConnection& conn) {
+  auto stmt = conn.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!stmt.ok()) return std::move(stmt).error();
+  BoundStatement query(*stmt);
+  const int rc = query.Step();
+  if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "read schema version");
+  return query.ColumnInt64(0);
+}
+
+Result<void> RecordVersion(SqliteConnection& conn, std::int64_t version, std::int64_t now_ms) {
+  auto stmt = conn.Prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+  if (!stmt.ok()) return std::move(stmt).error();
+  BoundStatement insert(*stmt);
+  insert.BindInt64(1, version);
+  insert.BindInt64(2, now_ms);
+  const int rc = insert.Step();
+  if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "record schema version");
+  return Ok();
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+std::int64_t LatestSchemaVersion() { return kMigrations.back().version; }
+
+Result<void> ApplyMigrations(SqliteConnection& conn, std::int64_t now_ms) {
+  // One transaction per migration; the version is re-read inside each, because another
+  // process may have migrated the same file in the meantime.
+  for (;;) {
+    Transaction tx(conn);
+    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) return begun;
+    if (auto created = conn.Exec(kCreateMigrationsTable, "create schema_migrations");
+        !created.ok()) {
+      return created;
+    }
+    auto current = CurrentVersion(conn);
+    if (!current.ok()) return std::move(current).error();
+    if (*current > LatestSchemaVersion()) {
+      const std::string text = "database schema version " + std::to_string(*current) +
+                               " is newer than this binary supports (" +
+                               std::to_string(LatestSchemaVersion()) +
+                               "); refusing to open it, upgrade the binary";
+      return Error{ErrorCode::kInternal, text, {}, text, {}};
+    }
+    const Migration* next = nullptr;
+    for (const Migration& migration : kMigrations) {
+      if (migration.version > *current) {
+        next = &migration;
+        break;
+      }
+    }
+    if (next == nullptr) return tx.Commit();
+
+    const std::string what = "apply migration " + std::to_string(next->version);
+    if (auto applied = conn.Exec(next->sql, what); !applied.ok()) return applied;
+    if (auto recorded = RecordVersion(conn, next->version, now_ms); !recorded.ok()) {
+      return recorded;
+    }
+    if (auto committed = tx.Commit(); !committed.ok()) return committed;
+    const std::string version = std::to_string(next->version);
+    log::Info("store.migration_applied",
+              {{"version", version}, {"description", next->description}});
+  }
+}
+
+}  // namespace ts::store::sqlite

@@ -1,0 +1,185 @@
+#include "store/sqlite/sqlite_query.h"
+
+#include <array>
+#include <utility>
+
+#include "store/sqlite/re2_search.h"
+
+namespace ts::store::sqlite {
+namespace {
+
+enum class ColumnType { kText, kInteger };
+
+struct ColumnSpec {
+  std::string_view field;
+  std::string_view column;
+  ColumnType type;
+};
+
+// The whitelist: the only identifiers that ever reach the SQL text from a query.
+constexpr std::array<ColumnSpec, 5> kColumns{{
+    {"id", "id", ColumnType::kText},
+    {"name", "name", ColumnType::kText},
+    {"metadata.version", "version", ColumnType::kInteger},
+    {"metadata.createdAt", "created_at", ColumnType::kInteger},
+    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger},
+}};
+
+const ColumnSpec* FindColumn(std::string_view field) {
+  for (const ColumnSpec& spec : kColumns) {
+    if (spec.field == field) return &spec;
+  }
+  return nullptr;
+}
+
+Error UnknownField(std::string_view field, std::string_view where) {
+  // Field names come from the parser's schema; reaching here is a programming error upstream,
+  // but it is still answered as bad input rather than trusted.
+  std::string shown(field.substr(0, 100));
+  return Error::InvalidField(std::string(where), "unknown_field",
+                             "Unknown field '" + shown + "' in " + std::string(where));
+}
+
+const char* SqlOperator(query::CompareOp op) {
+  switch (op) {
+    case query::CompareOp::kEq:
+      return "=";
+    case query::CompareOp::kLt:
+      return "<";
+    case query::CompareOp::kLe:
+      return "<=";
+    case query::CompareOp::kGt:
+      return ">";
+    case query::CompareOp::kGe:
+      return ">=";
+  }
+  return "=";
+}
+
+// Converts a literal to the column's storage type; a mismatch is refused rather than left to
+// SQLite's cross-type comparison rules (where every integer sorts before every text).
+Result<SqlParam> ToParam(const ColumnSpec& column, const query::Literal& literal) {
+  if (column.type == ColumnType::kText) {
+    if (const auto* text = std::get_if<std::string>(&literal)) return SqlParam(*text);
+  } else {
+    if (const auto* number = std::get_if<std::int64_t>(&literal)) return SqlParam(*number);
+  }
+  return Error::InvalidField(
+      "q", "invalid_value",
+      "Value of the wrong type for field '" + std::string(column.field) + "'");
+}
+
+// Appends "(col op ? AND ...)" for the comparisons of a kCompare or kRange clause.
+Result<void> AppendComparisons(const ColumnSpec& column,
+                               const std::vector<query::Comparison>& comparisons, std::string& sql,
+                               std::vector<SqlParam>& params) {
+  if (comparisons.empty()) return Error::Invalid("Empty comparison in q");
+  for (std::size_t i = 0; i < comparisons.size(); ++i) {
+    auto param = ToParam(column, comparisons[i].value);
+    if (!param.ok()) return std::move(param).error();
+    if (i > 0) sql += " AND ";
+    sql.append(column.column);
+    sql += ' ';
+    sql += SqlOperator(comparisons[i].op);
+    sql += " ?";
+    params.push_back(std::move(param).value());
+  }
+  return Ok();
+}
+
+Result<void> AppendClause(const query::Clause& clause, std::string& sql,
+                          std::vector<SqlParam>& params) {
+  const ColumnSpec* column = FindColumn(clause.field);
+  if (column == nullptr) return UnknownField(clause.field, "q");
+  using Kind = query::Clause::Kind;
+  switch (clause.kind) {
+    case Kind::kCompare:
+    case Kind::kRange:
+      return AppendComparisons(*column, clause.comparisons, sql, params);
+    case Kind::kAnyOf: {
+      if (clause.comparisons.empty()) {
+        sql += '0';  // any of nothing
+        return Ok();
+      }
+      sql.append(column->column);
+      sql += " IN (";
+      for (std::size_t i = 0; i < clause.comparisons.size(); ++i) {
+        auto param = ToParam(*column, clause.comparisons[i].value);
+        if (!param.ok()) return std::move(param).error();
+        sql += i == 0 ? "?" : ", ?";
+        params.push_back(std::move(param).value());
+      }
+      sql += ')';
+      return Ok();
+    }
+    case Kind::kRegex: {
+      if (column->type != ColumnType::kText) {
+        return Error::InvalidField("q", "invalid_operator",
+                                   "Regular expressions apply only to text fields, not '" +
+                                       std::string(column->field) + "'");
+      }
+      if (auto valid = ValidateRe2SearchPattern(clause.pattern, clause.field); !valid.ok()) {
+        return valid;
+      }
+      sql += "re2_search(?, ";
+      sql.append(column->column);
+      sql += ')';
+      params.emplace_back(clause.pattern);
+      return Ok();
+    }
+    // Every token field is always present and never null.
+    case Kind::kIsNull:
+    case Kind::kMissing:
+      sql += '0';
+      return Ok();
+    case Kind::kExists:
+      sql += '1';
+      return Ok();
+  }
+  return Error::Invalid("Unsupported clause in q");
+}
+
+}  // namespace
+
+std::optional<std::string_view> ColumnForField(std::string_view path) {
+  const ColumnSpec* spec = FindColumn(path);
+  if (spec == nullptr) return std::nullopt;
+  return spec->column;
+}
+
+Result<CompiledList> CompileListQuery(const ListQuery& query) {
+  if (query.limit < 0) return Error::InvalidField("pageSize", "invalid", "Negative page size");
+  if (query.offset < 0) return Error::InvalidField("pageNumber", "invalid", "Negative offset");
+
+  CompiledList out;
+  std::string where = " FROM tokens WHERE tenant = ?";
+  out.params.emplace_back(query.tenant);
+  for (const query::Clause& clause : query.filter.clauses) {
+    where += " AND (";
+    if (auto appended = AppendClause(clause, where, out.params); !appended.ok()) {
+      return std::move(appended).error();
+    }
+    where += ')';
+  }
+
+  std::string order = " ORDER BY ";
+  bool has_id = false;
+  for (const query::SortKey& key : query.sort) {
+    const ColumnSpec* column = FindColumn(key.field);
+    if (column == nullptr) return UnknownField(key.field, "sort");
+    has_id = has_id || column->column == "id";
+    order.append(column->column);
+    order += key.descending ? " DESC, " : " ASC, ";
+  }
+  // The contract promises a total order so pages never overlap or skip; id is unique per
+  // tenant, so ending with it guarantees that even if a caller forgot.
+  if (!has_id) order += "id ASC, ";
+  order.resize(order.size() - 2);
+
+  out.page_sql =
+      "SELECT id, name, version, created_at, modified_at" + where + order + " LIMIT ? OFFSET ?";
+  out.count_sql = "SELECT count(*)" + where;
+  return out;
+}
+
+}  // namespace ts::store::sqlite

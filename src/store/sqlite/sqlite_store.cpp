@@ -1,0 +1,470 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "store/sqlite/re2_search.h"
+#include "store/sqlite/sqlite_connection.h"
+#include "store/sqlite/sqlite_migrations.h"
+#include "store/sqlite/sqlite_query.h"
+
+namespace ts::store {
+namespace {
+
+using sqlite::BoundStatement;
+using sqlite::SqliteConnection;
+using sqlite::SqliteError;
+using sqlite::SqlParam;
+using sqlite::Transaction;
+
+constexpr int kMaxReadConnections = 64;
+
+// Items are reserved up to this many rows, whatever the limit says: the page is filled row by
+// row from the cursor and only as large as what the query really returns.
+constexpr std::int64_t kMaxReserve = 1000;
+
+constexpr const char* kGetSql =
+    "SELECT id, name, sealed_value, version, created_at, modified_at FROM tokens"
+    " WHERE tenant = ? AND id = ?";
+constexpr const char* kInsertSql =
+    "INSERT INTO tokens (tenant, id, name, sealed_value, version, created_at, modified_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kUpdateSql =
+    "UPDATE tokens SET name = ?, modified_at = ?, version = version + 1"
+    " WHERE tenant = ? AND id = ? AND version = ?";
+constexpr const char* kDeleteSql = "DELETE FROM tokens WHERE tenant = ? AND id = ?";
+constexpr const char* kDeleteVersionSql =
+    "DELETE FROM tokens WHERE tenant = ? AND id = ? AND version = ?";
+constexpr const char* kExistsSql = "SELECT 1 FROM tokens WHERE tenant = ? AND id = ?";
+// Reads the file (a bare SELECT 1 would not), so a broken database shows up in Ping.
+constexpr const char* kPingSql = "SELECT max(version) FROM schema_migrations";
+
+std::int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every public entry point runs inside this, so an exception (std::bad_alloc, std::system_error
+// from a mutex) becomes an Error instead of crossing the module boundary.
+template <typename Fn>
+auto NoThrow(std::string_view what, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Error::Internal("sqlite store " + std::string(what) + ": " + e.what());
+  } catch (...) {
+    return Error::Internal("sqlite store " + std::string(what) + ": unknown exception");
+  }
+}
+
+void BindParams(BoundStatement& stmt, const std::vector<SqlParam>& params) {
+  int index = 1;
+  for (const SqlParam& param : params) {
+    if (const auto* text = std::get_if<std::string>(&param)) {
+      stmt.BindText(index++, *text);
+    } else {
+      stmt.BindInt64(index++, std::get<std::int64_t>(param));
+    }
+  }
+}
+
+// A failing re2_search is the client's pattern, not a fault of the store.
+Error ListError(SqliteConnection& conn, int rc, std::string_view what) {
+  const std::string_view message = sqlite3_errmsg(conn.handle());
+  if ((rc & 0xff) == SQLITE_ERROR && message.starts_with(sqlite::kRe2SearchErrorPrefix)) {
+    return Error::InvalidField(
+        "q", "invalid_regex",
+        "Invalid regular expression" +
+            std::string(message.substr(sqlite::kRe2SearchErrorPrefix.size(), 120)));
+  }
+  return SqliteError(conn.handle(), rc, what);
+}
+
+// A fixed set of connections, each lent to one thread at a time. Waiting is bounded so that a
+// stuck connection turns into kUnavailable instead of a hung request.
+class ConnectionPool {
+ public:
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, SqliteConnection* conn) : pool_(pool), conn_(conn) {}
+    Lease(Lease&& other) noexcept
+        : pool_(other.pool_), conn_(std::exchange(other.conn_, nullptr)) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (conn_ != nullptr) pool_->Release(conn_);
+    }
+    SqliteConnection& conn() const { return *conn_; }
+
+   private:
+    ConnectionPool* pool_;
+    SqliteConnection* conn_;
+  };
+
+  explicit ConnectionPool(std::vector<std::unique_ptr<SqliteConnection>> connections)
+      : connections_(std::move(connections)) {
+    for (auto& conn : connections_) idle_.push_back(conn.get());
+  }
+
+  Result<Lease> Acquire(std::chrono::milliseconds timeout, std::string_view what) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !idle_.empty(); })) {
+      return Error::Unavailable("sqlite store " + std::string(what) +
+                                ": no connection free within the busy timeout");
+    }
+    SqliteConnection* conn = idle_.back();
+    idle_.pop_back();
+    return Lease(this, conn);
+  }
+
+ private:
+  void Release(SqliteConnection* conn) {
+    {
+      std::lock_guard lock(mu_);
+      idle_.push_back(conn);
+    }
+    cv_.notify_one();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<SqliteConnection*> idle_;  // guarded by mu_
+  const std::vector<std::unique_ptr<SqliteConnection>> connections_;
+};
+
+class SqliteTokenStore final : public TokenStore {
+ public:
+  SqliteTokenStore(std::chrono::milliseconds wait_timeout, std::unique_ptr<SqliteConnection> writer,
+                   std::vector<std::unique_ptr<SqliteConnection>> readers)
+      : wait_timeout_(wait_timeout),
+        writer_(OnePool(std::move(writer))),
+        readers_(std::move(readers)) {}
+
+  ~SqliteTokenStore() override {
+    // Lets the query planner refresh its statistics; cheap, and skipped tables cost nothing.
+    if (auto writer = writer_.Acquire(std::chrono::milliseconds(0), "close"); writer.ok()) {
+      (void)writer->conn().Exec("PRAGMA optimize", "optimize");
+    }
+  }
+
+  Result<std::optional<TokenRecord>> Get(std::string_view tenant, std::string_view id) override {
+    return NoThrow("get", [&]() -> Result<std::optional<TokenRecord>> {
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(kGetSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      stmt.BindText(1, tenant);
+      stmt.BindText(2, id);
+      const int rc = stmt.Step();
+      if (rc == SQLITE_DONE) return std::optional<TokenRecord>();
+      if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "get");
+      TokenRecord record;
+      record.token.id = stmt.ColumnText(0);
+      record.token.name = stmt.ColumnText(1);
+      record.sealed_value = stmt.ColumnBlob(2);
+      record.token.metadata.version = stmt.ColumnInt64(3);
+      record.token.metadata.created_at_ms = stmt.ColumnInt64(4);
+      record.token.metadata.modified_at_ms = stmt.ColumnInt64(5);
+      return std::optional<TokenRecord>(std::move(record));
+    });
+  }
+
+  Result<ListPage> List(const ListQuery& query) override {
+    return NoThrow("list", [&]() -> Result<ListPage> {
+      auto compiled = sqlite::CompileListQuery(query);
+      if (!compiled.ok()) return std::move(compiled).error();
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+
+      // A deferred transaction pins one WAL snapshot for both statements, so the total always
+      // describes the same data as the page.
+      Transaction tx(conn);
+      if (auto begun = tx.Begin("BEGIN"); !begun.ok()) return std::move(begun).error();
+
+      ListPage page;
+      page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
+      {
+        auto prepared = conn.Prepare(compiled->page_sql);
+        if (!prepared.ok()) return std::move(prepared).error();
+        BoundStatement stmt(*prepared);
+        BindParams(stmt, compiled->params);
+        const int next = static_cast<int>(compiled->params.size()) + 1;
+        stmt.BindInt64(next, query.limit);
+        stmt.BindInt64(next + 1, query.offset);
+        int rc;
+        while ((rc = stmt.Step()) == SQLITE_ROW) {
+          domain::Token token;
+          token.id = stmt.ColumnText(0);
+          token.name = stmt.ColumnText(1);
+          token.metadata.version = stmt.ColumnInt64(2);
+          token.metadata.created_at_ms = stmt.ColumnInt64(3);
+          token.metadata.modified_at_ms = stmt.ColumnInt64(4);
+          page.items.push_back(std::move(token));
+        }
+        if (rc != SQLITE_DONE) return ListError(conn, rc, "list page");
+      }
+      if (query.count_total) {
+        auto prepared = conn.Prepare(compiled->count_sql);
+        if (!prepared.ok()) return std::move(prepared).error();
+        BoundStatement stmt(*prepared);
+        BindParams(stmt, compiled->params);
+        const int rc = stmt.Step();
+        if (rc != SQLITE_ROW) return ListError(conn, rc, "list count");
+        page.total = stmt.ColumnInt64(0);
+      }
+      if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
+      return page;
+    });
+  }
+
+  Result<void> Insert(std::string_view tenant, const TokenRecord& record) override {
+    return NoThrow("insert", [&]() -> Result<void> {
+      auto result = InWriteTransaction<std::monostate>(
+          "insert", [&](SqliteConnection& conn) -> Result<std::monostate> {
+            auto prepared = conn.Prepare(kInsertSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            stmt.BindText(1, tenant);
+            stmt.BindText(2, record.token.id);
+            stmt.BindText(3, record.token.name);
+            stmt.BindBlob(4, record.sealed_value);
+            stmt.BindInt64(5, record.token.metadata.version);
+            stmt.BindInt64(6, record.token.metadata.created_at_ms);
+            stmt.BindInt64(7, record.token.metadata.modified_at_ms);
+            const int rc = stmt.Step();
+            if (rc == SQLITE_DONE) return std::monostate{};
+            // The primary key decides, atomically; a prior SELECT would race.
+            if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+              return Error::Conflict("A token with this id already exists");
+            }
+            return SqliteError(conn.handle(), rc, "insert");
+          });
+      if (!result.ok()) return std::move(result).error();
+      return Ok();
+    });
+  }
+
+  Result<void> Update(std::string_view tenant, const domain::Token& updated,
+                      std::int64_t expected_version) override {
+    return NoThrow("update", [&]() -> Result<void> {
+      auto result = InWriteTransaction<std::monostate>(
+          "update", [&](SqliteConnection& conn) -> Result<std::monostate> {
+            auto prepared = conn.Prepare(kUpdateSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            stmt.BindText(1, updated.name);
+            stmt.BindInt64(2, updated.metadata.modified_at_ms);
+            stmt.BindText(3, tenant);
+            stmt.BindText(4, updated.id);
+            stmt.BindInt64(5, expected_version);
+            const int rc = stmt.Step();
+            if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "update");
+            // The version check is part of the UPDATE itself, so two writers can never both
+            // see one row change; zero rows means another write (or a delete) won.
+            if (sqlite3_changes64(conn.handle()) != 1) {
+              return Error::Conflict("The token was changed or deleted concurrently");
+            }
+            return std::monostate{};
+          });
+      if (!result.ok()) return std::move(result).error();
+      return Ok();
+    });
+  }
+
+  Result<DeleteOutcome> Delete(std::string_view tenant, std::string_view id,
+                               std::optional<std::int64_t> expected_version) override {
+    return NoThrow("delete", [&]() -> Result<DeleteOutcome> {
+      return InWriteTransaction<DeleteOutcome>(
+          "delete", [&](SqliteConnection& conn) -> Result<DeleteOutcome> {
+            {
+              auto prepared = conn.Prepare(expected_version ? kDeleteVersionSql : kDeleteSql);
+              if (!prepared.ok()) return std::move(prepared).error();
+              BoundStatement stmt(*prepared);
+              stmt.BindText(1, tenant);
+              stmt.BindText(2, id);
+              if (expected_version) stmt.BindInt64(3, *expected_version);
+              const int rc = stmt.Step();
+              if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "delete");
+            }
+            if (sqlite3_changes64(conn.handle()) == 1) return DeleteOutcome::kDeleted;
+            if (!expected_version) return DeleteOutcome::kAbsent;
+            // Still inside the write transaction, so "absent" versus "other version" is
+            // decided on the same state the DELETE saw.
+            auto prepared = conn.Prepare(kExistsSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            stmt.BindText(1, tenant);
+            stmt.BindText(2, id);
+            const int rc = stmt.Step();
+            if (rc == SQLITE_ROW) return DeleteOutcome::kVersionMismatch;
+            if (rc == SQLITE_DONE) return DeleteOutcome::kAbsent;
+            return SqliteError(conn.handle(), rc, "delete check");
+          });
+    });
+  }
+
+  Result<void> Ping() override {
+    return NoThrow("ping", [&]() -> Result<void> {
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(kPingSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      const int rc = stmt.Step();
+      if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "ping");
+      return Ok();
+    });
+  }
+
+ private:
+  static std::vector<std::unique_ptr<SqliteConnection>> OnePool(
+      std::unique_ptr<SqliteConnection> conn) {
+    std::vector<std::unique_ptr<SqliteConnection>> pool;
+    pool.push_back(std::move(conn));
+    return pool;
+  }
+
+  // Runs `body` on the writer connection inside BEGIN IMMEDIATE ... COMMIT: one write, one
+  // transaction. Success is reported only after COMMIT returned, i.e. (with synchronous=FULL)
+  // after the WAL was synced. Any error rolls the whole transaction back.
+  template <typename T, typename Body>
+  Result<T> InWriteTransaction(std::string_view what, Body&& body) {
+    // The pool of one only queues this process's writers for the writer connection;
+    // correctness against other processes comes from SQLite's own write lock.
+    auto lease = writer_.Acquire(wait_timeout_, what);
+    if (!lease.ok()) return std::move(lease).error();
+    SqliteConnection& conn = lease->conn();
+    Transaction tx(conn);
+    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) return std::move(begun).error();
+    Result<T> result = body(conn);
+    if (!result.ok()) return result;
+    if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
+    return result;
+  }
+
+  const std::chrono::milliseconds wait_timeout_;
+
+  // Declared first, destroyed last: the last connection to close checkpoints the WAL.
+  ConnectionPool writer_;  // exactly one connection
+  ConnectionPool readers_;
+};
+
+Result<std::string> NormalizeSynchronous(std::string_view value) {
+  std::string upper(value);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (upper == "FULL" || upper == "NORMAL") return upper;
+  return Error::InvalidField(
+      "synchronous", "invalid",
+      "SQLite synchronous must be FULL or NORMAL, not '" + std::string(value.substr(0, 100)) + "'");
+}
+
+// Creates the file before SQLite does, with mode 0600: it holds ciphertext and metadata, which
+// are nobody else's business. SQLite gives the -wal and -shm files the mode of the database.
+Result<void> CreateFilePrivately(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return Ok();
+  }
+  if (errno == EEXIST) return Ok();
+  const std::string reason = std::generic_category().message(errno);
+  return Error::Internal("sqlite store: cannot create database file '" + path + "': " + reason);
+}
+
+Result<void> Configure(SqliteConnection& conn, const SqliteOptions& options,
+                       const std::string& synchronous, bool reader) {
+  sqlite3* db = conn.handle();
+  if (const int rc = sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+      rc != SQLITE_OK) {
+    return SqliteError(db, rc, "busy_timeout");
+  }
+  const std::string pragma = "PRAGMA synchronous = " + synchronous;  // validated: FULL|NORMAL
+  if (auto r = conn.Exec(pragma.c_str(), "synchronous"); !r.ok()) return r;
+  if (auto r = conn.Exec("PRAGMA foreign_keys = ON", "foreign_keys"); !r.ok()) return r;
+  if (reader) {
+    // Readers never write; make a mistake fail loudly instead of bypassing the writer.
+    if (auto r = conn.Exec("PRAGMA query_only = ON", "query_only"); !r.ok()) return r;
+  }
+  if (const int rc = sqlite::RegisterRe2Search(db); rc != SQLITE_OK) {
+    return SqliteError(db, rc, "register re2_search");
+  }
+  return Ok();
+}
+
+Result<void> EnableWal(SqliteConnection& conn) {
+  auto prepared = conn.Prepare("PRAGMA journal_mode = WAL");
+  if (!prepared.ok()) return std::move(prepared).error();
+  BoundStatement stmt(*prepared);
+  const int rc = stmt.Step();
+  if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "journal_mode");
+  const std::string mode = stmt.ColumnText(0);
+  if (mode != "wal") {
+    return Error::Internal("sqlite store: could not switch to WAL mode (journal_mode is '" + mode +
+                           "')");
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<TokenStore>> Open(const SqliteOptions& options) {
+  if (options.path.empty() || options.path == ":memory:") {
+    return Error::InvalidField("path", "invalid", "SQLite path must name a database file");
+  }
+  auto synchronous = NormalizeSynchronous(options.synchronous);
+  if (!synchronous.ok()) return std::move(synchronous).error();
+  if (options.busy_timeout.count() < 0 || options.busy_timeout.count() > INT_MAX) {
+    return Error::InvalidField("busyTimeout", "invalid",
+                               "SQLite busy timeout must be between 0 and 2147483647 ms");
+  }
+  if (options.read_connections < 1 || options.read_connections > kMaxReadConnections) {
+    return Error::InvalidField("readConnections", "invalid",
+                               "SQLite read connections must be between 1 and 64");
+  }
+  // Connections are handed to one thread at a time, so SQLite's per-connection mutex is not
+  // needed (NOMUTEX), but the library itself must be built thread-safe.
+  if (sqlite3_threadsafe() == 0) {
+    return Error::Internal("sqlite store: the SQLite library was built without thread support");
+  }
+  if (auto created = CreateFilePrivately(options.path); !created.ok()) return created.error();
+
+  auto writer = SqliteConnection::Open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!writer.ok()) return std::move(writer).error();
+  if (auto r = Configure(**writer, options, *synchronous, false); !r.ok()) return r.error();
+  if (auto r = EnableWal(**writer); !r.ok()) return r.error();
+  if (auto r = sqlite::ApplyMigrations(**writer, NowMillis()); !r.ok()) return r.error();
+
+  std::vector<std::unique_ptr<SqliteConnection>> readers;
+  for (int i = 0; i < options.read_connections; ++i) {
+    auto reader = SqliteConnection::Open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+    if (!reader.ok()) return std::move(reader).error();
+    if (auto r = Configure(**reader, options, *synchronous, true); !r.ok()) return r.error();
+    readers.push_back(std::move(reader).value());
+  }
+  return std::unique_ptr<TokenStore>(std::make_unique<SqliteTokenStore>(
+      options.busy_timeout, std::move(writer).value(), std::move(readers)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TokenStore>> OpenSqliteStore(const SqliteOptions& options) {
+  return NoThrow("open", [&] { return Open(options); });
+}
+
+}  // namespace ts::store

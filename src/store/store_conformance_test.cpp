@@ -1,0 +1,805 @@
+// The TokenStore conformance suite: the behaviour every storage backend must show, written
+// against the TokenStore interface only. Each backend contributes a StoreBackend (a name and a
+// factory for a harness that owns one fresh, empty database) to the instantiation at the end of
+// this file; SQLite is the only one today. Queries are built as q ASTs directly, so the suite
+// does not depend on the q parser.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/token_store.h"
+
+namespace ts::store {
+namespace {
+
+using query::Clause;
+using query::CompareOp;
+using query::FieldType;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+
+// Owns one fresh database for the duration of a test.
+class StoreHarness {
+ public:
+  virtual ~StoreHarness() = default;
+  // Opens a store on this harness's database; may be called again after the previous store
+  // was destroyed (that is a reopen of the same data).
+  virtual Result<std::unique_ptr<TokenStore>> Open() = 0;
+  // With no store open: makes the database look as if a newer binary had migrated it.
+  virtual void MarkSchemaNewer() = 0;
+};
+
+struct StoreBackend {
+  std::string name;
+  std::function<std::unique_ptr<StoreHarness>()> make_harness;
+};
+
+class SqliteHarness final : public StoreHarness {
+ public:
+  SqliteHarness() {
+    char dir_template[] = "/tmp/ts-store-conformance-XXXXXX";
+    const char* dir = ::mkdtemp(dir_template);
+    if (dir == nullptr) ADD_FAILURE() << "mkdtemp failed";
+    dir_ = dir == nullptr ? std::string() : std::string(dir);
+    path_ = dir_ + "/tokens.db";
+  }
+  ~SqliteHarness() override {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  Result<std::unique_ptr<TokenStore>> Open() override {
+    SqliteOptions options;
+    options.path = path_;
+    options.read_connections = 4;
+    options.busy_timeout = std::chrono::seconds(30);
+    return OpenSqliteStore(options);
+  }
+
+  void MarkSchemaNewer() override {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc =
+        sqlite3_exec(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (1000000, 0)",
+                     nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+
+domain::Token MakeToken(std::string id, std::string name, std::int64_t version = 1,
+                        std::int64_t created = 1'000, std::int64_t modified = 1'000) {
+  domain::Token token;
+  token.id = std::move(id);
+  token.name = std::move(name);
+  token.metadata.version = version;
+  token.metadata.created_at_ms = created;
+  token.metadata.modified_at_ms = modified;
+  return token;
+}
+
+TokenRecord MakeRecord(domain::Token token, std::vector<std::uint8_t> sealed = {1, 2, 3}) {
+  return TokenRecord{std::move(token), std::move(sealed)};
+}
+
+FieldType TypeOf(const std::string& field) {
+  if (field == "id" || field == "name") return FieldType::kString;
+  if (field == "metadata.version") return FieldType::kInteger;
+  return FieldType::kTimestamp;
+}
+
+Clause Compare(std::string field, CompareOp op, query::Literal value) {
+  Clause clause;
+  clause.type = TypeOf(field);
+  clause.field = std::move(field);
+  clause.kind = Clause::Kind::kCompare;
+  clause.comparisons.push_back(query::Comparison{op, std::move(value)});
+  return clause;
+}
+
+Clause Range(std::string field, std::vector<query::Comparison> comparisons) {
+  Clause clause;
+  clause.type = TypeOf(field);
+  clause.field = std::move(field);
+  clause.kind = Clause::Kind::kRange;
+  clause.comparisons = std::move(comparisons);
+  return clause;
+}
+
+Clause AnyOf(std::string field, std::vector<query::Literal> values) {
+  Clause clause;
+  clause.type = TypeOf(field);
+  clause.field = std::move(field);
+  clause.kind = Clause::Kind::kAnyOf;
+  for (auto& value : values) clause.comparisons.push_back({CompareOp::kEq, std::move(value)});
+  return clause;
+}
+
+Clause Regex(std::string field, std::string pattern) {
+  Clause clause;
+  clause.type = TypeOf(field);
+  clause.field = std::move(field);
+  clause.kind = Clause::Kind::kRegex;
+  clause.pattern = std::move(pattern);
+  return clause;
+}
+
+Clause Presence(std::string field, Clause::Kind kind) {
+  Clause clause;
+  clause.type = TypeOf(field);
+  clause.field = std::move(field);
+  clause.kind = kind;
+  return clause;
+}
+
+query::SortKey Sort(std::string field, bool descending = false) {
+  query::SortKey key;
+  key.type = TypeOf(field);
+  key.field = std::move(field);
+  key.descending = descending;
+  return key;
+}
+
+ListQuery MakeList(std::string tenant, std::vector<Clause> clauses = {},
+                   std::vector<query::SortKey> sort = {}, std::int64_t limit = 1000,
+                   std::int64_t offset = 0, bool count_total = false) {
+  ListQuery list;
+  list.tenant = std::move(tenant);
+  list.filter.clauses = std::move(clauses);
+  if (sort.empty() || sort.back().field != "id") sort.push_back(Sort("id"));
+  list.sort = std::move(sort);
+  list.limit = limit;
+  list.offset = offset;
+  list.count_total = count_total;
+  return list;
+}
+
+std::vector<std::string> Ids(const ListPage& page) {
+  std::vector<std::string> ids;
+  for (const auto& token : page.items) ids.push_back(token.id);
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture
+
+class TokenStoreConformance : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    harness_ = GetParam().make_harness();
+    auto opened = harness_->Open();
+    ASSERT_TRUE(opened.ok()) << opened.error().internal;
+    store_ = std::move(opened).value();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    harness_.reset();
+  }
+
+  void Put(const std::string& tenant, domain::Token token,
+           std::vector<std::uint8_t> sealed = {1, 2, 3}) {
+    auto inserted = store_->Insert(tenant, MakeRecord(std::move(token), std::move(sealed)));
+    ASSERT_TRUE(inserted.ok()) << inserted.error().internal << inserted.error().message;
+  }
+
+  std::optional<TokenRecord> MustGet(const std::string& tenant, const std::string& id) {
+    auto got = store_->Get(tenant, id);
+    EXPECT_TRUE(got.ok()) << got.error().internal;
+    if (!got.ok()) return std::nullopt;
+    return std::move(got).value();
+  }
+
+  ListPage MustList(const ListQuery& list) {
+    auto page = store_->List(list);
+    EXPECT_TRUE(page.ok()) << page.error().message << " / " << page.error().internal;
+    if (!page.ok()) return {};
+    return std::move(page).value();
+  }
+
+  std::vector<std::string> ListIds(std::vector<Clause> clauses,
+                                   std::vector<query::SortKey> sort = {}) {
+    return Ids(MustList(MakeList("acme", std::move(clauses), std::move(sort))));
+  }
+
+  std::unique_ptr<StoreHarness> harness_;
+  std::unique_ptr<TokenStore> store_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Single-token operations
+
+TEST_P(TokenStoreConformance, PingSucceeds) { EXPECT_TRUE(store_->Ping().ok()); }
+
+TEST_P(TokenStoreConformance, InsertThenGetRoundTripsEveryFieldAndEveryByte) {
+  std::vector<std::uint8_t> sealed;
+  for (int i = 0; i < 256; ++i) sealed.push_back(static_cast<std::uint8_t>(i));
+  sealed.push_back(0);  // trailing NUL must survive
+  Put("acme",
+      MakeToken("openai-key", "OpenAI prod \xC3\xA9", 1, 1'700'000'000'123, 1'700'000'000'456),
+      sealed);
+
+  auto record = MustGet("acme", "openai-key");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->token.id, "openai-key");
+  EXPECT_EQ(record->token.name, "OpenAI prod \xC3\xA9");
+  EXPECT_EQ(record->token.metadata.version, 1);
+  EXPECT_EQ(record->token.metadata.created_at_ms, 1'700'000'000'123);
+  EXPECT_EQ(record->token.metadata.modified_at_ms, 1'700'000'000'456);
+  EXPECT_EQ(record->sealed_value, sealed);
+}
+
+TEST_P(TokenStoreConformance, LargeAndEmptySealedValuesRoundTrip) {
+  std::vector<std::uint8_t> large(64 * 1024);
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<std::uint8_t>(i * 31);
+  Put("acme", MakeToken("large", "large"), large);
+  Put("acme", MakeToken("empty", "empty"), {});
+  EXPECT_EQ(MustGet("acme", "large")->sealed_value, large);
+  EXPECT_THAT(MustGet("acme", "empty")->sealed_value, IsEmpty());
+}
+
+TEST_P(TokenStoreConformance, GetOfAbsentTokenIsEmptyNotAnError) {
+  EXPECT_FALSE(MustGet("acme", "nope").has_value());
+}
+
+TEST_P(TokenStoreConformance, DuplicateInsertIsConflictAndKeepsOriginal) {
+  Put("acme", MakeToken("k", "first"), {9});
+  auto again = store_->Insert("acme", MakeRecord(MakeToken("k", "second"), {8}));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  auto record = MustGet("acme", "k");
+  EXPECT_EQ(record->token.name, "first");
+  EXPECT_EQ(record->sealed_value, std::vector<std::uint8_t>{9});
+}
+
+TEST_P(TokenStoreConformance, ValuesThatLookLikeSqlAreJustData) {
+  const std::string id = "'; DROP TABLE tokens; --";
+  const std::string name = "x' OR '1'='1";
+  Put("acme", MakeToken(id, name));
+  Put("acme", MakeToken("other", "other"));
+  EXPECT_EQ(MustGet("acme", id)->token.name, name);
+  EXPECT_THAT(ListIds({Compare("name", CompareOp::kEq, name)}), ElementsAre(id));
+  EXPECT_THAT(ListIds({Compare("name", CompareOp::kEq, std::string("x"))}), IsEmpty());
+}
+
+TEST_P(TokenStoreConformance, UpdateWithExpectedVersionBumpsVersionAndKeepsTheRest) {
+  Put("acme", MakeToken("k", "old", 1, 1'000, 1'000), {7, 7});
+  domain::Token updated = MakeToken("k", "new", 99, 5, 2'000);  // version/created ignored
+  ASSERT_TRUE(store_->Update("acme", updated, 1).ok());
+
+  auto record = MustGet("acme", "k");
+  EXPECT_EQ(record->token.name, "new");
+  EXPECT_EQ(record->token.metadata.version, 2);
+  EXPECT_EQ(record->token.metadata.created_at_ms, 1'000);
+  EXPECT_EQ(record->token.metadata.modified_at_ms, 2'000);
+  EXPECT_EQ(record->sealed_value, (std::vector<std::uint8_t>{7, 7}));
+
+  ASSERT_TRUE(store_->Update("acme", MakeToken("k", "newer", 1, 1, 3'000), 2).ok());
+  EXPECT_EQ(MustGet("acme", "k")->token.metadata.version, 3);
+}
+
+TEST_P(TokenStoreConformance, UpdateWithWrongVersionIsConflictAndChangesNothing) {
+  Put("acme", MakeToken("k", "old"));
+  for (std::int64_t wrong : {0, 2, 7}) {
+    auto result = store_->Update("acme", MakeToken("k", "new", 1, 1, 2'000), wrong);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, ErrorCode::kConflict);
+  }
+  auto record = MustGet("acme", "k");
+  EXPECT_EQ(record->token.name, "old");
+  EXPECT_EQ(record->token.metadata.version, 1);
+  EXPECT_EQ(record->token.metadata.modified_at_ms, 1'000);
+}
+
+TEST_P(TokenStoreConformance, UpdateOfAbsentTokenIsConflict) {
+  auto result = store_->Update("acme", MakeToken("ghost", "x"), 1);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kConflict);
+  EXPECT_FALSE(MustGet("acme", "ghost").has_value());
+}
+
+TEST_P(TokenStoreConformance, DeleteOutcomes) {
+  auto absent = store_->Delete("acme", "k", std::nullopt);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(*absent, DeleteOutcome::kAbsent);
+  auto absent_versioned = store_->Delete("acme", "k", 1);
+  ASSERT_TRUE(absent_versioned.ok());
+  EXPECT_EQ(*absent_versioned, DeleteOutcome::kAbsent);
+
+  Put("acme", MakeToken("k", "n"));
+  ASSERT_TRUE(store_->Update("acme", MakeToken("k", "n2"), 1).ok());  // now version 2
+  auto mismatch = store_->Delete("acme", "k", 1);
+  ASSERT_TRUE(mismatch.ok());
+  EXPECT_EQ(*mismatch, DeleteOutcome::kVersionMismatch);
+  EXPECT_TRUE(MustGet("acme", "k").has_value());
+
+  auto deleted = store_->Delete("acme", "k", 2);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, DeleteOutcome::kDeleted);
+  EXPECT_FALSE(MustGet("acme", "k").has_value());
+
+  Put("acme", MakeToken("k", "again"));
+  auto unconditional = store_->Delete("acme", "k", std::nullopt);
+  ASSERT_TRUE(unconditional.ok());
+  EXPECT_EQ(*unconditional, DeleteOutcome::kDeleted);
+  auto twice = store_->Delete("acme", "k", std::nullopt);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(*twice, DeleteOutcome::kAbsent);
+}
+
+TEST_P(TokenStoreConformance, TenantsAreIsolated) {
+  Put("acme", MakeToken("shared", "acme's", 1), {1});
+  Put("globex", MakeToken("shared", "globex's", 1), {2});  // same id: no conflict
+  Put("globex", MakeToken("only-globex", "open sesame", 1), {3});
+
+  EXPECT_EQ(MustGet("acme", "shared")->token.name, "acme's");
+  EXPECT_EQ(MustGet("globex", "shared")->sealed_value, std::vector<std::uint8_t>{2});
+  EXPECT_FALSE(MustGet("acme", "only-globex").has_value());
+
+  // Writes in one tenant never touch the other.
+  ASSERT_TRUE(store_->Update("acme", MakeToken("shared", "acme v2"), 1).ok());
+  EXPECT_EQ(MustGet("globex", "shared")->token.metadata.version, 1);
+  auto cross_update = store_->Update("acme", MakeToken("only-globex", "stolen"), 1);
+  ASSERT_FALSE(cross_update.ok());
+  EXPECT_EQ(cross_update.error().code, ErrorCode::kConflict);
+  auto cross_delete = store_->Delete("acme", "only-globex", std::nullopt);
+  ASSERT_TRUE(cross_delete.ok());
+  EXPECT_EQ(*cross_delete, DeleteOutcome::kAbsent);
+  EXPECT_EQ(MustGet("globex", "only-globex")->token.name, "open sesame");
+
+  // Lists and counts, filtered or not, stay inside the tenant.
+  auto acme = MustList(MakeList("acme", {}, {}, 1000, 0, true));
+  EXPECT_THAT(Ids(acme), ElementsAre("shared"));
+  EXPECT_EQ(acme.total, 1);
+  auto acme_regex = MustList(MakeList("acme", {Regex("name", "sesame")}, {}, 1000, 0, true));
+  EXPECT_THAT(Ids(acme_regex), IsEmpty());
+  EXPECT_EQ(acme_regex.total, 0);
+  auto globex =
+      MustList(MakeList("globex", {Presence("id", Clause::Kind::kExists)}, {}, 1000, 0, true));
+  EXPECT_THAT(Ids(globex), ElementsAre("only-globex", "shared"));
+  EXPECT_EQ(globex.total, 2);
+  auto nobody = MustList(MakeList("initech", {}, {}, 1000, 0, true));
+  EXPECT_THAT(Ids(nobody), IsEmpty());
+  EXPECT_EQ(nobody.total, 0);
+
+  ASSERT_TRUE(store_->Delete("globex", "shared", std::nullopt).ok());
+  EXPECT_TRUE(MustGet("acme", "shared").has_value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// List: filters
+
+class TokenStoreFilters : public TokenStoreConformance {
+ protected:
+  void SetUp() override {
+    TokenStoreConformance::SetUp();
+    if (HasFatalFailure()) return;
+    //            id   name                 version created modified
+    Put("acme", MakeToken("a", "OpenAI production", 1, 1'000, 5'000));
+    Put("acme", MakeToken("b", "openai-staging", 2, 2'000, 4'000));
+    Put("acme", MakeToken("c", "Anthropic", 3, 3'000, 3'000));
+    Put("acme", MakeToken("d", "a.b", 4, 4'000, 2'000));
+    Put("acme", MakeToken("e", "axb", 5, 5'000, 1'000));
+    Put("acme", MakeToken("f", "price (USD)", 1, 6'000, 6'000));
+    Put("acme", MakeToken("g", "C++ key", 2, 7'000, 7'000));
+    Put("acme", MakeToken("h", "back\\slash", 3, 8'000, 8'000));
+    Put("acme", MakeToken("i",
+                          "\xC3\x9Cn\xC3\xAF"
+                          "code Name",
+                          4, 9'000, 9'000));  // Ünïcode
+    Put("other", MakeToken("z", "OpenAI production", 1, 1'000, 1'000));
+  }
+};
+
+TEST_P(TokenStoreFilters, EmptyQueryListsTheWholeTenantById) {
+  EXPECT_THAT(ListIds({}), ElementsAre("a", "b", "c", "d", "e", "f", "g", "h", "i"));
+}
+
+TEST_P(TokenStoreFilters, StringEqualityIsExactAndCaseSensitive) {
+  EXPECT_THAT(ListIds({Compare("name", CompareOp::kEq, std::string("OpenAI production"))}),
+              ElementsAre("a"));
+  EXPECT_THAT(ListIds({Compare("name", CompareOp::kEq, std::string("openai production"))}),
+              IsEmpty());
+  EXPECT_THAT(ListIds({Compare("name", CompareOp::kEq, std::string("OpenAI"))}), IsEmpty());
+  EXPECT_THAT(ListIds({Compare("id", CompareOp::kEq, std::string("c"))}), ElementsAre("c"));
+  EXPECT_THAT(ListIds({Compare("id", CompareOp::kEq, std::string("C"))}), IsEmpty());
+}
+
+TEST_P(TokenStoreFilters, IntegerComparisons) {
+  const auto version = [&](CompareOp op, std::int64_t v) {
+    return ListIds({Compare("metadata.version", op, v)});
+  };
+  EXPECT_THAT(version(CompareOp::kEq, 2), ElementsAre("b", "g"));
+  EXPECT_THAT(version(CompareOp::kGt, 3), ElementsAre("d", "e", "i"));
+  EXPECT_THAT(version(CompareOp::kGe, 4), ElementsAre("d", "e", "i"));
+  EXPECT_THAT(version(CompareOp::kLt, 2), ElementsAre("a", "f"));
+  EXPECT_THAT(version(CompareOp::kLe, 1), ElementsAre("a", "f"));
+  EXPECT_THAT(version(CompareOp::kGt, 5), IsEmpty());
+}
+
+TEST_P(TokenStoreFilters, TimestampComparisons) {
+  EXPECT_THAT(ListIds({Compare("metadata.createdAt", CompareOp::kGe, std::int64_t{8'000})}),
+              ElementsAre("h", "i"));
+  EXPECT_THAT(ListIds({Compare("metadata.createdAt", CompareOp::kLt, std::int64_t{2'000})}),
+              ElementsAre("a"));
+  EXPECT_THAT(ListIds({Compare("metadata.modifiedAt", CompareOp::kLe, std::int64_t{2'000})}),
+              ElementsAre("d", "e"));
+  EXPECT_THAT(ListIds({Compare("metadata.modifiedAt", CompareOp::kEq, std::int64_t{3'000})}),
+              ElementsAre("c"));
+}
+
+TEST_P(TokenStoreFilters, RangesAreAllOfTheirComparisons) {
+  EXPECT_THAT(ListIds({Range("metadata.version", {{CompareOp::kGe, std::int64_t{2}},
+                                                  {CompareOp::kLt, std::int64_t{4}}})}),
+              ElementsAre("b", "c", "g", "h"));
+  EXPECT_THAT(ListIds({Range("metadata.createdAt", {{CompareOp::kGe, std::int64_t{2'000}},
+                                                    {CompareOp::kLt, std::int64_t{4'000}}})}),
+              ElementsAre("b", "c"));
+  EXPECT_THAT(ListIds({Range("metadata.modifiedAt", {{CompareOp::kGt, std::int64_t{5'000}},
+                                                     {CompareOp::kLt, std::int64_t{5'000}}})}),
+              IsEmpty());
+  EXPECT_THAT(ListIds({Range("metadata.version", {{CompareOp::kGe, std::int64_t{5}}})}),
+              ElementsAre("e"));
+}
+
+TEST_P(TokenStoreFilters, AnyOfMatchesAnyValue) {
+  EXPECT_THAT(ListIds({AnyOf("id", {std::string("c"), std::string("a"), std::string("zz")})}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(ListIds({AnyOf("id", {std::string("i")})}), ElementsAre("i"));
+  EXPECT_THAT(ListIds({AnyOf("name", {std::string("axb"), std::string("Anthropic")})}),
+              ElementsAre("c", "e"));
+  EXPECT_THAT(ListIds({AnyOf("metadata.version", {std::int64_t{3}, std::int64_t{5}})}),
+              ElementsAre("c", "e", "h"));
+  EXPECT_THAT(ListIds({AnyOf("id", {std::string("z")})}), IsEmpty());  // other tenant's
+}
+
+TEST_P(TokenStoreFilters, PresenceClauses) {
+  // Token fields are always present and never null.
+  EXPECT_THAT(ListIds({Presence("name", Clause::Kind::kIsNull)}), IsEmpty());
+  EXPECT_THAT(ListIds({Presence("name", Clause::Kind::kMissing)}), IsEmpty());
+  EXPECT_THAT(ListIds({Presence("metadata.version", Clause::Kind::kMissing)}), IsEmpty());
+  EXPECT_THAT(ListIds({Presence("name", Clause::Kind::kExists)}),
+              ElementsAre("a", "b", "c", "d", "e", "f", "g", "h", "i"));
+  auto counted =
+      MustList(MakeList("acme", {Presence("id", Clause::Kind::kIsNull)}, {}, 10, 0, true));
+  EXPECT_EQ(counted.total, 0);
+}
+
+TEST_P(TokenStoreFilters, ClausesAreAnded) {
+  EXPECT_THAT(ListIds({Regex("name", "openai"),
+                       Compare("metadata.version", CompareOp::kGe, std::int64_t{2})}),
+              ElementsAre("b"));
+  EXPECT_THAT(ListIds({Regex("name", "openai"), Presence("name", Clause::Kind::kMissing)}),
+              IsEmpty());
+}
+
+TEST_P(TokenStoreFilters, RegexIsCaseInsensitiveAndUnanchored) {
+  EXPECT_THAT(ListIds({Regex("name", "open")}), ElementsAre("a", "b"));
+  EXPECT_THAT(ListIds({Regex("name", "OPENAI")}), ElementsAre("a", "b"));
+  EXPECT_THAT(ListIds({Regex("name", "^open")}), ElementsAre("a", "b"));
+  EXPECT_THAT(ListIds({Regex("name", "PRODUCTION$")}), ElementsAre("a"));
+  EXPECT_THAT(ListIds({Regex("name", "thro")}), ElementsAre("c"));
+  EXPECT_THAT(ListIds({Regex("name", "")}),
+              ElementsAre("a", "b", "c", "d", "e", "f", "g", "h", "i"));
+  EXPECT_THAT(ListIds({Regex("id", "^[A-C]$")}), ElementsAre("a", "b", "c"));
+}
+
+TEST_P(TokenStoreFilters, RegexSpecialCharactersAndUnicode) {
+  EXPECT_THAT(ListIds({Regex("name", "a.b")}), ElementsAre("d", "e"));
+  EXPECT_THAT(ListIds({Regex("name", "a\\.b")}), ElementsAre("d"));
+  EXPECT_THAT(ListIds({Regex("name", "\\(usd\\)")}), ElementsAre("f"));
+  EXPECT_THAT(ListIds({Regex("name", "c\\+\\+")}), ElementsAre("g"));
+  EXPECT_THAT(ListIds({Regex("name", "\\\\")}), ElementsAre("h"));
+  EXPECT_THAT(ListIds({Regex("name", "\\Qprice (\\E")}), ElementsAre("f"));
+  // Case folding beyond ASCII: ü matches Ü.
+  EXPECT_THAT(ListIds({Regex("name",
+                             "^\xC3\xBCn\xC3\xAF"
+                             "code")}),
+              ElementsAre("i"));
+  EXPECT_THAT(ListIds({Regex("name", "^.n")}), ElementsAre("c", "i"));  // . is a code point
+}
+
+TEST_P(TokenStoreFilters, InvalidRegexIsInvalidArgument) {
+  for (const char* pattern : {"(", "a)", "[z-a]", "x{2,1}", "\\"}) {
+    auto page = store_->List(MakeList("acme", {Regex("name", pattern)}));
+    ASSERT_FALSE(page.ok()) << pattern;
+    EXPECT_EQ(page.error().code, ErrorCode::kInvalidArgument) << pattern;
+  }
+  // Also when the tenant has no rows for the pattern to run on.
+  auto empty_tenant = store_->List(MakeList("nobody", {Regex("name", "(")}));
+  ASSERT_FALSE(empty_tenant.ok());
+  EXPECT_EQ(empty_tenant.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_P(TokenStoreConformance, RegexRunsInLinearTime) {
+  Put("acme", MakeToken("evil", std::string(20'000, 'a') + "!"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(ListIds({Regex("name", "(a+)+$")}), IsEmpty());
+  EXPECT_THAT(ListIds({Regex("name", "(a|aa)*b")}), IsEmpty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_P(TokenStoreFilters, MalformedQueriesAreInvalidArgument) {
+  const auto expect_invalid = [&](ListQuery list) {
+    auto page = store_->List(list);
+    ASSERT_FALSE(page.ok());
+    EXPECT_EQ(page.error().code, ErrorCode::kInvalidArgument);
+  };
+  expect_invalid(MakeList("acme", {Compare("value", CompareOp::kEq, std::string("x"))}));
+  expect_invalid(MakeList("acme", {Compare("tenant", CompareOp::kEq, std::string("other"))}));
+  expect_invalid(MakeList("acme", {Compare("metadata.version", CompareOp::kEq, std::string("1"))}));
+  expect_invalid(MakeList("acme", {Compare("name", CompareOp::kEq, std::int64_t{1})}));
+  expect_invalid(MakeList("acme", {Compare("name", CompareOp::kEq, true)}));
+  expect_invalid(MakeList("acme", {Regex("metadata.version", "1")}));
+  expect_invalid(MakeList("acme", {}, {Sort("value")}));
+  expect_invalid(MakeList("acme", {}, {}, -1));
+  expect_invalid(MakeList("acme", {}, {}, 10, -1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// List: sorting, paging, totals
+
+TEST_P(TokenStoreConformance, SortsByEveryFieldBothWaysWithIdTieBreak) {
+  // Ties in every field, inserted out of order.
+  std::vector<domain::Token> tokens = {
+      MakeToken("t07", "beta", 2, 3'000, 9'000),  MakeToken("t02", "alpha", 1, 1'000, 9'000),
+      MakeToken("t11", "beta", 3, 2'000, 1'000),  MakeToken("t01", "gamma", 2, 3'000, 4'000),
+      MakeToken("t05", "alpha", 3, 1'000, 4'000), MakeToken("t09", "Beta", 1, 2'000, 9'000),
+      MakeToken("t03", "gamma", 2, 3'000, 1'000), MakeToken("t10", "alpha", 1, 4'000, 4'000),
+      MakeToken("t04", "beta", 3, 2'000, 2'000),  MakeToken("t08", "Beta", 2, 4'000, 2'000),
+      MakeToken("t06", "gamma", 1, 1'000, 9'000), MakeToken("t12", "alpha", 2, 3'000, 1'000),
+  };
+  for (const auto& token : tokens) Put("acme", token);
+
+  const auto key_of = [](const domain::Token& t, const std::string& field) {
+    if (field == "metadata.version") return std::to_string(1'000'000 + t.metadata.version);
+    if (field == "metadata.createdAt") return std::to_string(1'000'000 + t.metadata.created_at_ms);
+    if (field == "metadata.modifiedAt") {
+      return std::to_string(1'000'000 + t.metadata.modified_at_ms);
+    }
+    return field == "id" ? t.id : t.name;  // std::string compares as unsigned bytes
+  };
+  for (const std::string field :
+       {"id", "name", "metadata.version", "metadata.createdAt", "metadata.modifiedAt"}) {
+    for (const bool descending : {false, true}) {
+      std::vector<domain::Token> expected = tokens;
+      std::sort(expected.begin(), expected.end(), [&](const auto& x, const auto& y) {
+        const std::string kx = key_of(x, field);
+        const std::string ky = key_of(y, field);
+        if (kx != ky) return descending ? kx > ky : kx < ky;
+        return x.id < y.id;
+      });
+      std::vector<std::string> expected_ids;
+      for (const auto& t : expected) expected_ids.push_back(t.id);
+      EXPECT_THAT(ListIds({}, {Sort(field, descending)}), ElementsAreArray(expected_ids))
+          << field << (descending ? " desc" : " asc");
+    }
+  }
+
+  // Several keys: name asc, then version desc, then id.
+  EXPECT_THAT(ListIds({}, {Sort("name"), Sort("metadata.version", true)}),
+              ElementsAre("t08", "t09", "t05", "t12", "t02", "t10", "t04", "t11", "t07", "t01",
+                          "t03", "t06"));
+}
+
+TEST_P(TokenStoreConformance, NamesSortByUtf8Bytes) {
+  Put("acme", MakeToken("1", "\xC3\xA9"));  // é (0xC3 0xA9)
+  Put("acme", MakeToken("2", "a"));
+  Put("acme", MakeToken("3", "B"));
+  Put("acme", MakeToken("4", "Z"));
+  Put("acme", MakeToken("5", "b"));
+  Put("acme", MakeToken("6", "\xF0\x9F\x94\x91"));  // 🔑 (4 bytes, sorts last)
+  Put("acme", MakeToken("7", "a "));
+  Put("acme", MakeToken("8", "_"));
+  // B < Z < _ < a < "a " < b < é < 🔑
+  EXPECT_THAT(ListIds({}, {Sort("name")}), ElementsAre("3", "4", "8", "2", "7", "5", "1", "6"));
+  EXPECT_THAT(ListIds({}, {Sort("name", true)}),
+              ElementsAre("6", "1", "5", "7", "2", "8", "4", "3"));
+  // Ranges on strings compare bytes too.
+  EXPECT_THAT(ListIds({Range("name", {{CompareOp::kGe, std::string("a")},
+                                      {CompareOp::kLt, std::string("b")}})}),
+              ElementsAre("2", "7"));
+}
+
+TEST_P(TokenStoreConformance, PagesNeitherOverlapNorSkip) {
+  for (int i = 0; i < 23; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof id, "p%02d", (i * 7) % 23);  // inserted out of order
+    Put("acme", MakeToken(id, "name-" + std::to_string(i % 4), 1 + i % 3, 1'000 + i % 5));
+  }
+  for (const auto& sort :
+       std::vector<std::vector<query::SortKey>>{{Sort("name")},
+                                                {Sort("metadata.version", true)},
+                                                {Sort("metadata.createdAt"), Sort("name", true)},
+                                                {Sort("id", true)}}) {
+    const std::vector<std::string> all = Ids(MustList(MakeList("acme", {}, sort)));
+    ASSERT_EQ(all.size(), 23u);
+    for (const std::int64_t page_size : {1, 5, 7, 23, 50}) {
+      std::vector<std::string> walked;
+      for (std::int64_t offset = 0;; offset += page_size) {
+        auto page = MustList(MakeList("acme", {}, sort, page_size, offset, true));
+        EXPECT_EQ(page.total, 23);
+        EXPECT_LE(static_cast<std::int64_t>(page.items.size()), page_size);
+        if (page.items.empty()) break;
+        for (auto& id : Ids(page)) walked.push_back(id);
+      }
+      EXPECT_EQ(walked, all) << "page size " << page_size;
+      EXPECT_EQ(std::set<std::string>(walked.begin(), walked.end()).size(), walked.size());
+    }
+  }
+}
+
+TEST_P(TokenStoreFilters, CountTotalCountsAllMatchesRegardlessOfPaging) {
+  auto page = MustList(MakeList("acme", {Regex("name", "a")}, {}, 2, 0, true));
+  // Every name with an 'a' in any case: a, b, c, d, e, h, i (not "price (USD)", "C++ key").
+  EXPECT_THAT(Ids(page), ElementsAre("a", "b"));
+  EXPECT_EQ(page.total, 7);
+
+  auto beyond = MustList(MakeList("acme", {Regex("name", "a")}, {}, 2, 100, true));
+  EXPECT_THAT(Ids(beyond), IsEmpty());
+  EXPECT_EQ(beyond.total, 7);
+
+  auto versions = MustList(MakeList(
+      "acme", {Compare("metadata.version", CompareOp::kLe, std::int64_t{2})}, {}, 1, 1, true));
+  EXPECT_THAT(Ids(versions), ElementsAre("b"));
+  EXPECT_EQ(versions.total, 4);
+
+  auto without = MustList(MakeList("acme", {}, {}, 2, 0, false));
+  EXPECT_FALSE(without.total.has_value());
+
+  auto zero = MustList(MakeList("acme", {}, {}, 0, 0, true));
+  EXPECT_THAT(Ids(zero), IsEmpty());
+  EXPECT_EQ(zero.total, 9);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency
+
+TEST_P(TokenStoreConformance, RacingUpdatesOnOneVersionHaveExactlyOneWinner) {
+  Put("acme", MakeToken("k", "start"));
+  constexpr int kThreads = 20;
+  std::latch start(kThreads);
+  std::atomic<int> wins{0};
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      auto result =
+          store_->Update("acme", MakeToken("k", "writer-" + std::to_string(i), 1, 1, 2'000), 1);
+      if (result.ok()) {
+        ++wins;
+      } else if (result.error().code == ErrorCode::kConflict) {
+        ++conflicts;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(MustGet("acme", "k")->token.metadata.version, 2);
+}
+
+TEST_P(TokenStoreConformance, ConcurrentInsertsAllLandWhileReadersRead) {
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 50;
+  std::latch start(kWriters + 2);
+  std::atomic<int> failures{0};
+  std::atomic<bool> writing{true};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kPerWriter; ++i) {
+        const std::string id = "w" + std::to_string(w) + "-" + std::to_string(i);
+        if (!store_->Insert("acme", MakeRecord(MakeToken(id, id))).ok()) ++failures;
+      }
+    });
+  }
+  std::atomic<int> read_failures{0};
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      while (writing.load()) {
+        auto page = store_->List(MakeList("acme", {Regex("name", "^w")}, {}, 10, 0, true));
+        // A page and its total come from one snapshot: never more items than the total.
+        if (!page.ok() || static_cast<std::int64_t>(page->items.size()) > page->total.value_or(0)) {
+          ++read_failures;
+        }
+      }
+    });
+  }
+  for (int w = 0; w < kWriters; ++w) threads[w].join();
+  writing = false;
+  for (std::size_t t = kWriters; t < threads.size(); ++t) threads[t].join();
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(read_failures.load(), 0);
+  auto all = MustList(MakeList("acme", {}, {}, 1000, 0, true));
+  EXPECT_EQ(all.total, kWriters * kPerWriter);
+  EXPECT_EQ(all.items.size(), static_cast<std::size_t>(kWriters * kPerWriter));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+TEST_P(TokenStoreConformance, ReopeningKeepsDataAndWorks) {
+  Put("acme", MakeToken("kept", "kept", 1, 1'000, 1'000), {4, 2});
+  ASSERT_TRUE(store_->Update("acme", MakeToken("kept", "kept v2", 1, 1, 2'000), 1).ok());
+  store_.reset();
+
+  auto reopened = harness_->Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.error().internal;
+  store_ = std::move(reopened).value();
+  auto record = MustGet("acme", "kept");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->token.name, "kept v2");
+  EXPECT_EQ(record->token.metadata.version, 2);
+  EXPECT_EQ(record->sealed_value, (std::vector<std::uint8_t>{4, 2}));
+  Put("acme", MakeToken("new", "new"));
+  EXPECT_THAT(ListIds({}), ElementsAre("kept", "new"));
+}
+
+TEST_P(TokenStoreConformance, DatabaseFromANewerBinaryIsRefused) {
+  store_.reset();
+  harness_->MarkSchemaNewer();
+  auto opened = harness_->Open();
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, ErrorCode::kInternal);
+  EXPECT_THAT(opened.error().internal, HasSubstr("newer"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends under test
+
+const StoreBackend kBackends[] = {
+    {"Sqlite", [] { return std::unique_ptr<StoreHarness>(std::make_unique<SqliteHarness>()); }},
+};
+
+std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
+  return info.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreConformance, ::testing::ValuesIn(kBackends),
+                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreFilters, ::testing::ValuesIn(kBackends), BackendName);
+
+}  // namespace
+}  // namespace ts::store
