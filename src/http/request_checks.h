@@ -1,0 +1,36 @@
+// Small, pure helpers behind the HTTP server's per-request decisions: which X-Request-Id to
+// trust, how to label a request in the access log without leaking its query string, and
+// whether an oversized header section is a long URL (414) or too many header bytes (431).
+// No Beast or Asio here, so the rules are unit-tested without sockets.
+// Thread-safe: stateless, except GenerateRequestId, which uses a thread-local generator.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace ts::http {
+
+// A client-sent X-Request-Id is adopted only if it is 1-64 characters of [A-Za-z0-9._-]:
+// anything else could smuggle control characters or bulk into logs and responses.
+bool IsValidRequestId(std::string_view id);
+
+// 16 lowercase hex characters from a non-cryptographic random source (ids label log lines;
+// they are not secrets).
+std::string GenerateRequestId();
+
+// The request-target's path (up to the first '?'), at most 200 characters: enough to tell
+// requests apart in an access log, never the query string (it can be long and carries `q`).
+std::string_view PathForLog(std::string_view target);
+
+enum class OversizedHeader { kUrlTooLong, kFieldsTooLarge };
+
+// Decides the status for a header section that exceeded the parser's total limit, from the
+// bytes buffered so far: a request-target longer than max_url_bytes is 414, otherwise 431.
+OversizedHeader ClassifyOversizedHeader(std::string_view buffered, std::size_t max_url_bytes);
+
+// True when a comma-separated header value (e.g. Connection) lists `token`, ignoring case
+// and surrounding white space.
+bool HeaderListHasToken(std::string_view value, std::string_view token);
+
+}  // namespace ts::http

@@ -1,0 +1,70 @@
+// HttpServer: HTTP/1.1 on Boost.Beast/Asio. A listener accepts; each connection is a session
+// that loops read → handle → write on its own strand. Enforces limits (URL → 414, header
+// section → 431, body → 413), header/body read timeouts, an idle keep-alive timeout, a
+// connection cap (503 beyond it), and a graceful stop (stop accepting, close idle connections,
+// let in-flight requests finish and answer with `Connection: close`, force-close the rest
+// after shutdown_grace). Adds `Cache-Control: no-store`, `X-Request-Id` and framing headers
+// to every response; wipes request bodies and header values after the handler returns.
+// Pipelining: requests on one connection are handled strictly one at a time, in order; the
+// requests queued behind the current one are bounded by the read buffer (about
+// max_url_bytes + max_header_bytes + 20 KiB), beyond which TCP flow control pushes back.
+// Threading: Start, then Run, each once, from one thread; Run blocks until the stop is
+// complete. Stop is thread-safe and idempotent; with handle_signals, Run turns the first
+// SIGINT/SIGTERM into Stop (a second one during the grace period terminates the process).
+// The handler and the OnServing callback run on the I/O threads, possibly concurrently.
+// Destroy the server only after Run has returned (or if Run was never called).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "http/message.h"
+
+namespace ts::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 picks a free port
+  int io_threads = 0;         // 0: one per core
+  std::size_t max_url_bytes = 10 * 1024;
+  std::size_t max_header_bytes = 60 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_connections = 10000;
+  // To receive a complete header section: counted from the accept for a connection's first
+  // request, from the request's first byte on a kept-alive connection.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};    // to receive the body, after the header
+  std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for a request's first byte
+  std::chrono::milliseconds write_timeout{30000};   // to send one response
+  std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests get this long
+  bool handle_signals = true;                       // SIGINT/SIGTERM → graceful stop
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, RequestHandler handler, ErrorResponder errors);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. Returns the bound port (useful with port 0).
+  Result<std::uint16_t> Start();
+  // Serves until stopped; returns after a graceful stop completes.
+  void Run();
+  // Begins a graceful stop. Thread-safe, idempotent.
+  void Stop();
+
+  // Called once when Run has started serving (e.g. to mark readiness).
+  void OnServing(std::function<void()> callback);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ts::http

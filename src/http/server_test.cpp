@@ -1,0 +1,797 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+
+namespace ts::http {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Generous upper bounds: a test fails only if something is really stuck.
+constexpr auto kWait = 10s;
+
+bool NameEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct ParsedResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  std::optional<std::string> Header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (NameEquals(key, name)) return value;
+    }
+    return std::nullopt;
+  }
+};
+
+// A deliberately dumb blocking HTTP/1.1 client on raw sockets, so tests control every byte
+// (slow senders, garbage, pipelining) and see exactly when the server closes.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response (header section and, unless it answers HEAD, a Content-Length body).
+  std::optional<ParsedResponse> ReadResponse(std::chrono::milliseconds timeout = kWait,
+                                             bool answers_head = false) {
+    const auto deadline = Clock::now() + timeout;
+    std::size_t header_end;
+    while ((header_end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    ParsedResponse response;
+    std::string_view head(pending_.data(), header_end);
+    std::size_t line_end = head.find("\r\n");
+    std::string_view status_line = head.substr(0, line_end);
+    if (status_line.size() < 12) return std::nullopt;
+    response.status = std::atoi(std::string(status_line.substr(9, 3)).c_str());
+    while (line_end != std::string_view::npos) {
+      head.remove_prefix(line_end + 2);
+      line_end = head.find("\r\n");
+      std::string_view line = head.substr(0, line_end);
+      std::size_t colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    }
+    pending_.erase(0, header_end + 4);
+    std::size_t length = 0;
+    if (auto cl = response.Header("Content-Length"); cl && !answers_head) length = std::stoul(*cl);
+    while (pending_.size() < length) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    response.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return response;
+  }
+
+  // True when the server closes the connection (EOF or reset) within the timeout. Any data
+  // that arrives meanwhile is discarded.
+  bool WaitClosed(std::chrono::milliseconds timeout = kWait) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      int state = Poll(deadline);
+      if (state < 0) return true;
+      if (state == 0) return false;
+      pending_.clear();
+    }
+  }
+
+  // True when nothing has arrived (and the connection is open) right now.
+  bool NothingReceived() {
+    pollfd p{fd_, POLLIN, 0};
+    return pending_.empty() && ::poll(&p, 1, 0) == 0;
+  }
+
+ private:
+  // Waits for data until the deadline: 1 data appended, 0 timed out, -1 closed.
+  int Poll(Clock::time_point deadline) {
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return 0;
+      pollfd p{fd_, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return 0;
+      char chunk[16384];
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return -1;
+      pending_.append(chunk, static_cast<std::size_t>(n));
+      return 1;
+    }
+  }
+  bool Fill(Clock::time_point deadline) { return Poll(deadline) == 1; }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+HttpResponse TestErrors(int status, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.SetHeader("Content-Type", "application/json");
+  response.body =
+      "{\"code\":" + std::to_string(status) + ",\"message\":\"" + std::string(message) + "\"}";
+  return response;
+}
+
+HttpResponse Text(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.SetHeader("Content-Type", "text/plain");
+  response.body = std::move(body);
+  return response;
+}
+
+// Echoes the request: "<method> <target> <body size>".
+HttpResponse Echo(HttpRequest& request) {
+  return Text(200,
+              request.method + " " + request.target + " " + std::to_string(request.body.size()));
+}
+
+ServerOptions TestOptions() {
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 2;
+  options.handle_signals = false;
+  options.shutdown_grace = 5s;
+  return options;
+}
+
+// Runs an HttpServer on a background thread for the duration of a test.
+class TestServer {
+ public:
+  explicit TestServer(RequestHandler handler, ServerOptions options = TestOptions())
+      : server_(std::move(options), std::move(handler), TestErrors) {
+    auto port = server_.Start();
+    if (!port.ok()) throw std::runtime_error(port.error().message);
+    port_ = *port;
+    std::promise<void> serving;
+    auto serving_future = serving.get_future();
+    server_.OnServing([&serving] { serving.set_value(); });
+    run_ = std::async(std::launch::async, [this] { server_.Run(); });
+    if (serving_future.wait_for(kWait) != std::future_status::ready) {
+      throw std::runtime_error("server did not start serving");
+    }
+  }
+  ~TestServer() {
+    server_.Stop();
+    run_.wait();
+  }
+
+  std::uint16_t port() const { return port_; }
+  HttpServer& server() { return server_; }
+  bool WaitStopped(std::chrono::milliseconds timeout = kWait) {
+    return run_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  HttpServer server_;
+  std::uint16_t port_ = 0;
+  std::future<void> run_;
+};
+
+// A gate a handler can block on until the test opens it; also tells the test the handler
+// was entered.
+class Gate {
+ public:
+  void Enter() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return open_; });
+  }
+  bool WaitEntered(int count = 1) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, kWait, [&] { return entered_ >= count; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool open_ = false;
+};
+
+std::string Get(std::string_view target, std::string_view extra_headers = "") {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra_headers) +
+         "\r\n";
+}
+
+TEST(HttpServerTest, ServesTwoRequestsOnOneKeptAliveConnection) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.connected());
+
+  ASSERT_TRUE(client.Send(Get("/first")));
+  auto first = client.ReadResponse();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "GET /first 0");
+  EXPECT_EQ(first->Header("Content-Length"), "12");
+  EXPECT_EQ(first->Header("Content-Type"), "text/plain");
+  EXPECT_NE(first->Header("Connection"), "close");
+
+  ASSERT_TRUE(client.Send(Get("/second?x=1")));
+  auto second = client.ReadResponse();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "GET /second?x=1 0");
+}
+
+TEST(HttpServerTest, EveryResponseHasCacheControlNoStore) {
+  TestServer server([](HttpRequest&) {
+    HttpResponse response = Text(200, "x");
+    response.SetHeader("Cache-Control", "max-age=3600");  // the server overrides this
+    return response;
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto ok = client.ReadResponse();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->Header("Cache-Control"), "no-store");
+
+  RawClient bad(server.port());
+  ASSERT_TRUE(bad.Send("NOT HTTP AT ALL\r\n\r\n"));
+  auto error = bad.ReadResponse();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->Header("Cache-Control"), "no-store");
+}
+
+TEST(HttpServerTest, PassesRequestPartsToHandler) {
+  std::mutex mutex;
+  HttpRequest seen;
+  TestServer server([&](HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen = request;
+    return Text(200, "ok");
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(
+      client.Send("POST /a/b?c=d HTTP/1.1\r\nHost: h\r\nX-First: 1\r\nx-second: 2\r\n"
+                  "Content-Length: 5\r\n\r\nhello"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.target, "/a/b?c=d");
+  EXPECT_EQ(seen.body, "hello");
+  EXPECT_EQ(seen.remote_address, "127.0.0.1");
+  ASSERT_EQ(seen.headers.size(), 4u);
+  EXPECT_EQ(seen.headers[1].first, "X-First");
+  EXPECT_EQ(seen.headers[2].first, "x-second");
+  EXPECT_EQ(seen.Header("X-SECOND"), "2");
+}
+
+TEST(HttpServerTest, GeneratesAndEchoesRequestIds) {
+  std::mutex mutex;
+  std::string handler_saw;
+  TestServer server([&](HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mutex);
+    handler_saw = request.request_id;
+    return Text(200, "ok");
+  });
+  RawClient client(server.port());
+
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto generated = client.ReadResponse();
+  ASSERT_TRUE(generated);
+  auto id = generated->Header("X-Request-Id");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->size(), 16u);
+  EXPECT_EQ(id->find_first_not_of("0123456789abcdef"), std::string::npos);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(handler_saw, *id);
+  }
+
+  ASSERT_TRUE(client.Send(Get("/", "X-Request-Id: client-id_1.2\r\n")));
+  auto adopted = client.ReadResponse();
+  ASSERT_TRUE(adopted);
+  EXPECT_EQ(adopted->Header("X-Request-Id"), "client-id_1.2");
+
+  ASSERT_TRUE(client.Send(Get("/", "X-Request-Id: has space\r\n")));
+  auto replaced = client.ReadResponse();
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ(replaced->Header("X-Request-Id")->size(), 16u);
+
+  ASSERT_TRUE(client.Send(Get("/", "X-Request-Id: " + std::string(65, 'a') + "\r\n")));
+  auto too_long = client.ReadResponse();
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->Header("X-Request-Id")->size(), 16u);
+}
+
+TEST(HttpServerTest, ProcessesPipelinedRequestsInOrder) {
+  log::SetLevel(log::Level::kDebug);  // also exercises the access log
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/1") + Get("/2") + Get("/3")));
+  for (const char* expected : {"GET /1 0", "GET /2 0", "GET /3 0"}) {
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->body, expected);
+  }
+  log::SetLevel(log::Level::kInfo);
+}
+
+TEST(HttpServerTest, UrlOverLimitIs414AndCloses) {
+  std::atomic<int> calls{0};
+  TestServer server([&](HttpRequest& request) {
+    ++calls;
+    return Echo(request);
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/" + std::string(11 * 1024, 'a'))));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 414);
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_EQ(response->Header("Content-Type"), "application/json");
+  EXPECT_NE(response->body.find("\"code\":414"), std::string::npos);
+  EXPECT_TRUE(response->Header("X-Request-Id"));
+  EXPECT_TRUE(client.WaitClosed());
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(HttpServerTest, HugeUrlBeyondParserLimitIs414) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/" + std::string(200 * 1024, 'a'))));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 414);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, HeadersOverLimitAre431) {
+  TestServer server(Echo);
+  std::string headers;
+  for (int i = 0; i < 61; ++i) {
+    headers += "X-Filler-" + std::to_string(i) + ": " + std::string(1024, 'v') + "\r\n";
+  }
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/", headers)));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, HeadersBeyondParserLimitAre431) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/", "X-Huge: " + std::string(200 * 1024, 'v') + "\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, BodyAtLimitIsAccepted) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  const std::size_t size = 1024 * 1024;
+  ASSERT_TRUE(client.Send("POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(size) +
+                          "\r\n\r\n" + std::string(size, 'b')));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "POST /b " + std::to_string(size));
+}
+
+TEST(HttpServerTest, ContentLengthOverLimitIs413WithoutReadingBody) {
+  std::atomic<int> calls{0};
+  TestServer server([&](HttpRequest& request) {
+    ++calls;
+    return Echo(request);
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send("POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(HttpServerTest, ChunkedBodyOverLimitIs413) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  std::string request = "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::size_t chunk = 64 * 1024;
+  for (int i = 0; i < 16; ++i) {
+    char size_line[32];
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", chunk);
+    request += size_line + std::string(chunk, 'c') + "\r\n";
+  }
+  request += "1\r\nc\r\n0\r\n\r\n";  // 1 MiB + 1 in total
+  client.Send(request);              // the server may stop reading early; its answer is what counts
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, ChunkedBodyWithinLimitIsAccepted) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(
+      client.Send("POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "POST /b 11");
+}
+
+TEST(HttpServerTest, GarbageIs400AndCloses) {
+  TestServer server(Echo);
+  {
+    RawClient client(server.port());
+    ASSERT_TRUE(client.Send("\x01\x02 garbage \xff\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400);
+    EXPECT_EQ(response->Header("Connection"), "close");
+    EXPECT_TRUE(client.WaitClosed());
+  }
+  {
+    RawClient client(server.port());
+    ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400);
+    EXPECT_TRUE(client.WaitClosed());
+  }
+}
+
+TEST(HttpServerTest, HeaderTimeoutDisconnectsSlowSender) {
+  ServerOptions options = TestOptions();
+  options.header_timeout = 500ms;
+  TestServer server(Echo, options);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nX-Slow: "));
+  const auto start = Clock::now();
+  bool closed = false;
+  while (!closed && Clock::now() - start < 5s) {
+    if (!client.Send("a")) {
+      closed = true;
+      break;
+    }
+    closed = client.WaitClosed(200ms);
+  }
+  EXPECT_TRUE(closed);
+}
+
+TEST(HttpServerTest, SilentNewConnectionIsClosedAfterHeaderTimeout) {
+  ServerOptions options = TestOptions();
+  options.header_timeout = 300ms;
+  TestServer server(Echo, options);
+  RawClient client(server.port());
+  EXPECT_TRUE(client.WaitClosed(5s));
+}
+
+TEST(HttpServerTest, IdleKeptAliveConnectionIsClosed) {
+  ServerOptions options = TestOptions();
+  options.idle_timeout = 300ms;
+  TestServer server(Echo, options);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(client.WaitClosed(5s));
+}
+
+TEST(HttpServerTest, ConnectionCloseFromClientIsHonoured) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/", "Connection: close\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, Http10WithoutKeepAliveCloses) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.0\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, NoContentHasNoBodyOrContentLength) {
+  TestServer server([](HttpRequest&) { return Text(204, "ignored"); });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/") + Get("/")));
+  for (int i = 0; i < 2; ++i) {
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 204);
+    EXPECT_FALSE(response->Header("Content-Length"));
+    EXPECT_EQ(response->body, "");
+  }
+}
+
+TEST(HttpServerTest, HeadResponseHasLengthButNoBody) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send("HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n" + Get("/after")));
+  auto head = client.ReadResponse(kWait, /*answers_head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->Header("Content-Length"), "9");  // the length "HEAD /h 0" would have
+  auto next = client.ReadResponse();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "GET /after 0");
+}
+
+TEST(HttpServerTest, HandlerExceptionIs500WithRequestId) {
+  TestServer server([](HttpRequest& request) -> HttpResponse {
+    if (request.target == "/boom") throw std::runtime_error("secret internals");
+    return Echo(request);
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/boom", "X-Request-Id: abc123\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(response->Header("Content-Type"), "application/json");
+  EXPECT_NE(response->body.find("request id abc123"), std::string::npos);
+  EXPECT_EQ(response->body.find("secret internals"), std::string::npos);
+  // The connection itself is fine and stays usable.
+  ASSERT_TRUE(client.Send(Get("/after")));
+  auto after = client.ReadResponse();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
+TEST(HttpServerTest, ResponseDelayIsHonoured) {
+  TestServer server([](HttpRequest&) {
+    HttpResponse response = Text(200, "late");
+    response.delay = 300ms;
+    return response;
+  });
+  RawClient client(server.port());
+  const auto start = Clock::now();
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "late");
+  EXPECT_GE(Clock::now() - start, 300ms);
+}
+
+TEST(HttpServerTest, ResponseDelayDoesNotBlockOtherConnections) {
+  // One I/O thread: if the delay held it, the second client could not be answered.
+  ServerOptions options = TestOptions();
+  options.io_threads = 1;
+  options.shutdown_grace = 200ms;
+  Gate slow_entered;
+  slow_entered.Open();
+  TestServer server(
+      [&](HttpRequest& request) {
+        HttpResponse response = Echo(request);
+        if (request.target == "/slow") {
+          response.delay = std::chrono::hours(1);
+          slow_entered.Enter();
+        }
+        return response;
+      },
+      options);
+  RawClient slow(server.port());
+  ASSERT_TRUE(slow.Send(Get("/slow")));
+  ASSERT_TRUE(slow_entered.WaitEntered());
+
+  RawClient fast(server.port());
+  ASSERT_TRUE(fast.Send(Get("/fast")));
+  auto response = fast.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "GET /fast 0");
+  EXPECT_TRUE(slow.NothingReceived());
+
+  // A stop does not wait an hour: after the grace period the delayed connection is closed.
+  server.server().Stop();
+  EXPECT_TRUE(server.WaitStopped());
+  EXPECT_TRUE(slow.WaitClosed());
+}
+
+TEST(HttpServerTest, ConnectionsBeyondCapAreRefusedWith503) {
+  ServerOptions options = TestOptions();
+  options.max_connections = 1;
+  TestServer server(Echo, options);
+  auto first = std::make_unique<RawClient>(server.port());
+  ASSERT_TRUE(first->Send(Get("/")));
+  ASSERT_TRUE(first->ReadResponse());  // the first connection now holds the only slot
+
+  RawClient refused(server.port());
+  auto response = refused.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_EQ(response->Header("Cache-Control"), "no-store");
+  EXPECT_TRUE(refused.WaitClosed());
+
+  // Once the first connection goes, the slot is free again (the server notices the close
+  // asynchronously, so retry within a generous bound).
+  first.reset();
+  const auto deadline = Clock::now() + kWait;
+  int status = 0;
+  while (Clock::now() < deadline) {
+    RawClient next(server.port());
+    ASSERT_TRUE(next.Send(Get("/")));
+    auto next_response = next.ReadResponse();
+    ASSERT_TRUE(next_response);
+    status = next_response->status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST(HttpServerTest, GracefulStopFinishesInFlightRequestAndClosesIdleOnes) {
+  Gate gate;
+  TestServer server([&](HttpRequest& request) {
+    if (request.target == "/slow") gate.Enter();
+    return Echo(request);
+  });
+  RawClient idle(server.port());
+  ASSERT_TRUE(idle.Send(Get("/fast")));
+  ASSERT_TRUE(idle.ReadResponse());
+
+  RawClient busy(server.port());
+  ASSERT_TRUE(busy.Send(Get("/slow")));
+  ASSERT_TRUE(gate.WaitEntered());
+
+  server.server().Stop();
+  server.server().Stop();          // idempotent
+  EXPECT_TRUE(idle.WaitClosed());  // closed because it was idle: the stop is under way
+  EXPECT_FALSE(server.WaitStopped(0ms));
+
+  gate.Open();
+  auto response = busy.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "GET /slow 0");
+  EXPECT_EQ(response->Header("Connection"), "close");
+  busy.Close();  // a client that got Connection: close hangs up; the server's linger ends
+  EXPECT_TRUE(server.WaitStopped());
+
+  RawClient late(server.port());
+  EXPECT_FALSE(late.connected());
+}
+
+TEST(HttpServerTest, SigtermStopsGracefully) {
+  ServerOptions options = TestOptions();
+  options.handle_signals = true;
+  TestServer server(Echo, options);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/")));
+  ASSERT_TRUE(client.ReadResponse());
+  ASSERT_EQ(std::raise(SIGTERM), 0);
+  EXPECT_TRUE(server.WaitStopped());
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, StopBeforeRunReturnsPromptly) {
+  HttpServer server(TestOptions(), Echo, TestErrors);
+  ASSERT_TRUE(server.Start().ok());
+  server.Stop();
+  auto run = std::async(std::launch::async, [&] { server.Run(); });
+  EXPECT_EQ(run.wait_for(kWait), std::future_status::ready);
+}
+
+TEST(HttpServerTest, StartFailsOnBadAddress) {
+  ServerOptions options = TestOptions();
+  options.address = "not-an-address";
+  HttpServer server(options, Echo, TestErrors);
+  auto port = server.Start();
+  ASSERT_FALSE(port.ok());
+  EXPECT_NE(port.error().message.find("not-an-address"), std::string::npos);
+}
+
+TEST(HttpServerTest, ExpectContinueGetsInterimResponse) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  const std::string body(2000, 'x');
+  ASSERT_TRUE(client.Send("PUT /c HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n"));
+  auto interim = client.ReadResponse();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client.Send(body));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "PUT /c 2000");
+}
+
+TEST(HttpServerTest, ExpectContinueWithOversizedBodyIs413) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(
+      "PUT /c HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+}  // namespace
+}  // namespace ts::http
