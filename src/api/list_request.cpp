@@ -1,0 +1,96 @@
+#include "api/list_request.h"
+
+#include <charconv>
+
+namespace ts::api {
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<query::Projection> DecodeProjection(const RequestContext& ctx,
+                                           const query::ResourceSchema& schema) {
+  auto fields = ctx.params.Single("fields");
+  if (!fields) return std::move(fields).error();
+  if (!*fields) return query::Projection{};
+  return query::ParseFields(**fields, schema);
+}
+
+Result<ListRequest> DecodeListRequest(const RequestContext& ctx, const std::string& q,
+                                      const query::ResourceSchema& schema) {
+  ListRequest out;
+  auto filter = query::ParseQuery(q, schema);
+  if (!filter) return std::move(filter).error();
+  out.filter = std::move(filter).value();
+
+  auto sort = ctx.params.Single("sort");
+  if (!sort) return std::move(sort).error();
+  auto sort_keys = query::ParseSort(sort->value_or(""), schema);
+  if (!sort_keys) return std::move(sort_keys).error();
+  out.sort = std::move(sort_keys).value();
+
+  auto projection = DecodeProjection(ctx, schema);
+  if (!projection) return std::move(projection).error();
+  out.projection = std::move(projection).value();
+
+  auto page_size = ctx.params.Single("pageSize");
+  if (!page_size) return std::move(page_size).error();
+  auto page_number = ctx.params.Single("pageNumber");
+  if (!page_number) return std::move(page_number).error();
+  std::optional<std::string_view> size_view, number_view;
+  if (*page_size) size_view = **page_size;
+  if (*page_number) number_view = **page_number;
+  auto paging = query::ParsePaging(size_view, number_view);
+  if (!paging) return std::move(paging).error();
+  out.paging = *paging;
+
+  auto total = ctx.request.Header("X-Total-Count");
+  out.want_total = total && EqualsIgnoreCase(Trim(*total), "true");
+  return out;
+}
+
+std::optional<service::Precondition> DecodeIfMatch(const http::HttpRequest& request) {
+  auto header = request.Header("If-Match");
+  if (!header) return std::nullopt;
+  service::Precondition precondition;
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    std::size_t comma = rest.find(',');
+    std::string_view item = Trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (item == "*") {
+      precondition.any = true;
+      continue;
+    }
+    // Only strong tags of the form "<digits>" can match; anything else never matches
+    // (If-Match uses the strong comparison).
+    if (item.size() < 3 || item.front() != '"' || item.back() != '"') continue;
+    std::string_view digits = item.substr(1, item.size() - 2);
+    std::int64_t version = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+    if (ec == std::errc{} && end == digits.data() + digits.size() && version >= 1) {
+      precondition.versions.push_back(version);
+    }
+  }
+  return precondition;
+}
+
+std::string EntityTag(std::int64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+}  // namespace ts::api

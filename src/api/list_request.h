@@ -1,0 +1,36 @@
+// Decoding of the list parameters every resource shares: q (given by the caller, from the
+// query string or a search body), pageSize, pageNumber, sort, fields, and the
+// X-Total-Count request header; and the If-Match header. Pure, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "api/request_context.h"
+#include "query/query.h"
+#include "service/token_service.h"
+
+namespace ts::api {
+
+struct ListRequest {
+  query::Query filter;
+  std::vector<query::SortKey> sort;
+  query::Projection projection;
+  query::Paging paging;
+  bool want_total = false;
+};
+
+Result<ListRequest> DecodeListRequest(const RequestContext& ctx, const std::string& q,
+                                      const query::ResourceSchema& schema);
+
+// `fields` alone (single-resource reads).
+Result<query::Projection> DecodeProjection(const RequestContext& ctx,
+                                           const query::ResourceSchema& schema);
+
+// If-Match: `*`, or a list of entity tags `"<version>"`. nullopt when absent.
+std::optional<service::Precondition> DecodeIfMatch(const http::HttpRequest& request);
+
+// `"<version>"`
+std::string EntityTag(std::int64_t version);
+
+}  // namespace ts::api

@@ -1,0 +1,333 @@
+#include "config/serve_config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+
+#include "common/log.h"
+
+extern char** environ;
+
+namespace ts::config {
+namespace {
+
+using Setter = std::function<Result<void>(ServeConfig&, const std::string&)>;
+
+struct OptionSpec {
+  std::string flag;        // without leading dashes
+  std::string value_name;  // empty for boolean flags
+  std::string help;
+  std::string default_text;
+  Setter set;
+};
+
+std::string EnvName(const std::string& flag) {
+  std::string name = "TOKEN_SERVICE_";
+  for (char c : flag) name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return name;
+}
+
+Error Bad(const std::string& flag, const std::string& allowed) {
+  return Error::Invalid("--" + flag + ": " + allowed);
+}
+
+template <typename T>
+Setter Integer(T ServeConfig::*field, std::int64_t min, std::int64_t max, std::string flag) {
+  return [=](ServeConfig& c, const std::string& v) -> Result<void> {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > max) {
+      return Bad(flag, "expected a whole number from " + std::to_string(min) + " to " +
+                           std::to_string(max) + ", got '" + v + "'");
+    }
+    c.*field = static_cast<T>(n);
+    return Ok();
+  };
+}
+
+Setter ServerSize(std::size_t http::ServerOptions::*field, std::int64_t min, std::int64_t max,
+                  std::string flag) {
+  return [=](ServeConfig& c, const std::string& v) -> Result<void> {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > max) {
+      return Bad(flag, "expected a whole number from " + std::to_string(min) + " to " +
+                           std::to_string(max) + ", got '" + v + "'");
+    }
+    c.server.*field = static_cast<std::size_t>(n);
+    return Ok();
+  };
+}
+
+Setter ServerMillis(std::chrono::milliseconds http::ServerOptions::*field, std::string flag) {
+  return [=](ServeConfig& c, const std::string& v) -> Result<void> {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > 3'600'000) {
+      return Bad(flag, "expected milliseconds from 1 to 3600000, got '" + v + "'");
+    }
+    c.server.*field = std::chrono::milliseconds{n};
+    return Ok();
+  };
+}
+
+Setter Text(std::string ServeConfig::*field) {
+  return [=](ServeConfig& c, const std::string& v) -> Result<void> {
+    c.*field = v;
+    return Ok();
+  };
+}
+
+Setter OptionalText(std::optional<std::string> ServeConfig::*field) {
+  return [=](ServeConfig& c, const std::string& v) -> Result<void> {
+    c.*field = v;
+    return Ok();
+  };
+}
+
+Result<void> SetListen(ServeConfig& c, const std::string& v) {
+  std::string host;
+  std::string port;
+  if (!v.empty() && v.front() == '[') {
+    auto close = v.find(']');
+    if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':') {
+      return Bad("listen", "expected HOST:PORT or [IPv6]:PORT, got '" + v + "'");
+    }
+    host = v.substr(1, close - 1);
+    port = v.substr(close + 2);
+  } else {
+    auto colon = v.rfind(':');
+    if (colon == std::string::npos) return Bad("listen", "expected HOST:PORT, got '" + v + "'");
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+  }
+  int n = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (host.empty() || ec != std::errc{} || end != port.data() + port.size() || n < 0 ||
+      n > 65535) {
+    return Bad("listen", "expected HOST:PORT with a port from 0 to 65535, got '" + v + "'");
+  }
+  c.server.address = host;
+  c.server.port = static_cast<std::uint16_t>(n);
+  return Ok();
+}
+
+const std::vector<OptionSpec>& Options() {
+  static const std::vector<OptionSpec> options = {
+      {"listen", "HOST:PORT", "Address to listen on; port 0 picks a free port.",
+       "127.0.0.1:8080", SetListen},
+      {"data-dir", "DIR", "Directory for the SQLite database, dev keys and the audit log.",
+       "./data", Text(&ServeConfig::data_dir)},
+      {"port-file", "FILE", "After binding, write the port number to FILE (for scripts).", "",
+       Text(&ServeConfig::port_file)},
+      {"jwt-secret-file", "FILE",
+       "HS256 shared secret for bearer tokens (file content minus one trailing newline). "
+       "Alternatively set TOKEN_SERVICE_JWT_SECRET to the secret itself.",
+       "", Text(&ServeConfig::jwt_secret_file)},
+      {"jwt-public-key-file", "FILE",
+       "PEM public key (RSA → RS256, EC P-256 → ES256) for bearer tokens.", "",
+       Text(&ServeConfig::jwt_public_key_file)},
+      {"jwt-issuer", "ISS", "When set, tokens must carry this `iss`.", "",
+       OptionalText(&ServeConfig::jwt_issuer)},
+      {"jwt-audience", "AUD", "When set, tokens must carry this `aud`.", "",
+       OptionalText(&ServeConfig::jwt_audience)},
+      {"clock-skew", "SECONDS", "Tolerance for `exp` and `nbf`.", "60",
+       Integer(&ServeConfig::clock_skew_seconds, 0, 3600, "clock-skew")},
+      {"master-key-file", "FILE",
+       "Key ring file of master keys that encrypt token values (create one with "
+       "`token-service keys init FILE`).",
+       "", Text(&ServeConfig::master_key_file)},
+      {"dev", "",
+       "Development mode: generate a JWT secret and a master key in the data dir when none is "
+       "configured, and print a ready-to-paste curl line.",
+       "off", [](ServeConfig& c, const std::string&) -> Result<void> {
+         c.dev = true;
+         return Ok();
+       }},
+      {"threads", "N", "I/O threads; 0 means one per core.", "0",
+       [](ServeConfig& c, const std::string& v) -> Result<void> {
+         int n = -1;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc{} || end != v.data() + v.size() || n < 0 || n > 256) {
+           return Bad("threads", "expected a whole number from 0 to 256, got '" + v + "'");
+         }
+         c.server.io_threads = n;
+         return Ok();
+       }},
+      {"max-body-bytes", "N", "Largest accepted request body (larger: 413).", "1048576",
+       ServerSize(&http::ServerOptions::max_body_bytes, 1024, 64 << 20, "max-body-bytes")},
+      {"max-url-bytes", "N", "Longest accepted request target (longer: 414).", "10240",
+       ServerSize(&http::ServerOptions::max_url_bytes, 256, 1 << 20, "max-url-bytes")},
+      {"max-header-bytes", "N", "Largest accepted header section (larger: 431).", "61440",
+       ServerSize(&http::ServerOptions::max_header_bytes, 1024, 1 << 20, "max-header-bytes")},
+      {"max-connections", "N", "Open connections beyond this are refused with 503.", "10000",
+       ServerSize(&http::ServerOptions::max_connections, 1, 1'000'000, "max-connections")},
+      {"header-timeout-ms", "MS", "Time allowed to receive a request's header section.",
+       "10000", ServerMillis(&http::ServerOptions::header_timeout, "header-timeout-ms")},
+      {"body-timeout-ms", "MS", "Time allowed to receive a request body.", "30000",
+       ServerMillis(&http::ServerOptions::body_timeout, "body-timeout-ms")},
+      {"idle-timeout-ms", "MS", "How long an idle keep-alive connection stays open.", "60000",
+       ServerMillis(&http::ServerOptions::idle_timeout, "idle-timeout-ms")},
+      {"shutdown-grace-ms", "MS", "How long a graceful stop waits for in-flight requests.",
+       "10000", ServerMillis(&http::ServerOptions::shutdown_grace, "shutdown-grace-ms")},
+      {"sqlite-synchronous", "FULL|NORMAL",
+       "SQLite durability: FULL (a 201/204 survives a power cut) or NORMAL (survives a "
+       "process crash only).",
+       "FULL", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v != "FULL" && v != "NORMAL") {
+           return Bad("sqlite-synchronous", "expected FULL or NORMAL, got '" + v + "'");
+         }
+         c.sqlite_synchronous = v;
+         return Ok();
+       }},
+      {"audit-log", "FILE", "Audit log (JSON lines); an empty value disables it.",
+       "<data-dir>/audit.log", OptionalText(&ServeConfig::audit_log)},
+      {"log-level", "LEVEL", "debug, info, warn or error.", "info",
+       [](ServeConfig& c, const std::string& v) -> Result<void> {
+         log::Level level;
+         if (!log::ParseLevel(v, &level)) {
+           return Bad("log-level", "expected debug, info, warn or error, got '" + v + "'");
+         }
+         c.log_level = v;
+         return Ok();
+       }},
+      {"allow-core-dumps", "",
+       "Allow core dumps (off by default: a core dump could contain token values).", "off",
+       [](ServeConfig& c, const std::string&) -> Result<void> {
+         c.allow_core_dumps = true;
+         return Ok();
+       }},
+  };
+  return options;
+}
+
+const OptionSpec* FindOption(std::string_view flag) {
+  for (const OptionSpec& o : Options()) {
+    if (o.flag == flag) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::vector<std::string> ProcessEnvNames() {
+  std::vector<std::string> names;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (entry.rfind("TOKEN_SERVICE_", 0) != 0) continue;
+    names.emplace_back(entry.substr(0, entry.find('=')));
+  }
+  return names;
+}
+
+Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const EnvLookup& env,
+                                     const std::vector<std::string>& env_names) {
+  ServeConfig config;
+  // Environment first, so flags override it.
+  for (const std::string& name : env_names) {
+    if (name == "TOKEN_SERVICE_JWT_SECRET") continue;
+    bool known = false;
+    for (const OptionSpec& o : Options()) known = known || EnvName(o.flag) == name;
+    if (!known) {
+      return Error::Invalid("unknown environment variable " + name +
+                            " (see token-service serve --help for the supported options)");
+    }
+  }
+  for (const OptionSpec& o : Options()) {
+    auto value = env(EnvName(o.flag));
+    if (!value) continue;
+    if (o.value_name.empty()) {
+      if (*value != "1" && *value != "true") {
+        if (*value == "0" || *value == "false") continue;
+        return Error::Invalid(EnvName(o.flag) + ": expected true or false");
+      }
+    }
+    if (auto r = o.set(config, *value); !r) {
+      Error e = std::move(r).error();
+      e.message = EnvName(o.flag) + " (" + e.message + ")";
+      return e;
+    }
+  }
+  if (auto secret = env("TOKEN_SERVICE_JWT_SECRET")) config.jwt_secret = *secret;
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg.rfind("--", 0) != 0) return Error::Invalid("unexpected argument '" + arg + "'");
+    std::string flag = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = flag.find('='); eq != std::string::npos) {
+      inline_value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    const OptionSpec* option = FindOption(flag);
+    if (option == nullptr) {
+      return Error::Invalid("unknown option --" + flag +
+                            " (see token-service serve --help for the supported options)");
+    }
+    std::string value;
+    if (option->value_name.empty()) {
+      if (inline_value) return Error::Invalid("--" + flag + " takes no value");
+    } else if (inline_value) {
+      value = *inline_value;
+    } else {
+      if (i + 1 >= args.size()) return Error::Invalid("--" + flag + " needs a value");
+      value = args[++i];
+    }
+    if (auto r = option->set(config, value); !r) return std::move(r).error();
+  }
+  if (!config.jwt_secret_file.empty() + !config.jwt_secret.empty() +
+          !config.jwt_public_key_file.empty() > 1) {
+    return Error::Invalid(
+        "configure exactly one of --jwt-secret-file, TOKEN_SERVICE_JWT_SECRET and "
+        "--jwt-public-key-file");
+  }
+  return config;
+}
+
+std::string ServeUsage() {
+  std::ostringstream out;
+  out << "Usage: token-service serve [OPTIONS]\n\n"
+         "Every option can also be set with an environment variable TOKEN_SERVICE_<OPTION>\n"
+         "(upper case, '-' as '_'); a flag wins over the environment.\n\n";
+  for (const OptionSpec& o : Options()) {
+    std::string left = "  --" + o.flag + (o.value_name.empty() ? "" : " " + o.value_name);
+    out << left << "\n      " << o.help;
+    if (!o.default_text.empty()) out << " (default: " << o.default_text << ")";
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::vector<std::string> ServeOptionFlags() {
+  std::vector<std::string> flags;
+  for (const OptionSpec& o : Options()) flags.push_back("--" + o.flag);
+  return flags;
+}
+
+std::optional<std::int64_t> ParseDuration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t unit = 1;
+  switch (text.back()) {
+    case 's': unit = 1; text.remove_suffix(1); break;
+    case 'm': unit = 60; text.remove_suffix(1); break;
+    case 'h': unit = 3600; text.remove_suffix(1); break;
+    case 'd': unit = 86400; text.remove_suffix(1); break;
+    default: break;
+  }
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n <= 0 || n > 10'000'000) {
+    return std::nullopt;
+  }
+  return n * unit;
+}
+
+}  // namespace ts::config

@@ -1,0 +1,53 @@
+// Typed configuration of `token-service serve`, from command-line flags and TOKEN_SERVICE_*
+// environment variables (flags win). Every option is declared once in a table that also
+// produces --help, so the help text cannot drift from what is accepted. Unknown flags,
+// unknown TOKEN_SERVICE_* variables and bad values stop start-up with a message naming the
+// option and what is allowed. Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "http/server.h"
+
+namespace ts::config {
+
+struct ServeConfig {
+  http::ServerOptions server;
+  std::string data_dir = "./data";
+  std::string port_file;
+  std::string jwt_secret_file;
+  std::string jwt_secret;  // from TOKEN_SERVICE_JWT_SECRET only (never a flag: ps would show it)
+  std::string jwt_public_key_file;
+  std::optional<std::string> jwt_issuer;
+  std::optional<std::string> jwt_audience;
+  std::int64_t clock_skew_seconds = 60;
+  std::string master_key_file;
+  bool dev = false;
+  std::string sqlite_synchronous = "FULL";
+  std::optional<std::string> audit_log;  // default: <data-dir>/audit.log; "" disables
+  std::string log_level = "info";
+  bool allow_core_dumps = false;
+};
+
+// Looks up an environment variable; injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+// Names of all TOKEN_SERVICE_* variables in the process environment.
+std::vector<std::string> ProcessEnvNames();
+
+Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const EnvLookup& env,
+                                     const std::vector<std::string>& env_names);
+std::string ServeUsage();
+// Every flag `serve` accepts, with leading dashes (docs and tests check against this).
+std::vector<std::string> ServeOptionFlags();
+
+// "1h", "30m", "45s", "3600" (seconds), "2d" → seconds.
+std::optional<std::int64_t> ParseDuration(std::string_view text);
+
+}  // namespace ts::config
