@@ -1,0 +1,157 @@
+// Runs the real token-service binary for the black-box tests: a private temporary directory,
+// a random JWT secret, a key ring made by `token-service keys init`, and `token-service serve`
+// on a free loopback port with stdout/stderr captured to files. Readiness is a condition that
+// is polled (the port file appears, then GET /health/ready answers 200), never a fixed sleep.
+//
+// A Backend names a storage backend and carries the extra `serve` arguments it needs (for
+// example a PostgreSQL `--database-url`); contract tests are value-parameterized over
+// Backends(), which today holds only the SQLite default.
+//
+// ServerProcess is used from one thread (the test's); its accessors may be read from many.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace bb {
+
+struct Backend {
+  std::string name;                     // a gtest-safe name: letters, digits, underscore
+  std::vector<std::string> serve_args;  // appended to `token-service serve`
+};
+
+// gtest prints a parameter with this (instead of its bytes).
+inline void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+// The backends every contract test runs against. To add PostgreSQL later, append
+// {"postgres", {"--database-url", url}} here (e.g. when an environment variable provides url).
+std::vector<Backend> Backends();
+
+// For INSTANTIATE_TEST_SUITE_P names.
+struct BackendName {
+  template <class ParamInfo>
+  std::string operator()(const ParamInfo& info) const {
+    return info.param.name;
+  }
+};
+
+// Path of the binary under test (env TS_BINARY); empty if unset.
+std::string BinaryPath();
+
+// A directory made with mkdtemp and removed (recursively) on destruction, unless the
+// environment variable TS_BLACKBOX_KEEP_TMP is set (for debugging).
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string ReadFile(const std::filesystem::path& path);
+bool WriteFile(const std::filesystem::path& path, const std::string& content, int mode = 0600);
+
+// Random lowercase hex of `bytes` random bytes.
+std::string RandomHex(std::size_t bytes);
+
+struct CommandResult {
+  int exit_code = -1;  // exit status, or 128+signal, or -1 if it did not finish in time
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs the binary with `args` (not including argv[0]) and waits for it. `env` entries are
+// added to (and override) the inherited environment; TOKEN_SERVICE_JWT_SECRET is never
+// inherited, so every run says explicitly where its secret comes from.
+CommandResult RunBinary(const std::vector<std::string>& args, const std::filesystem::path& work_dir,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                        const std::map<std::string, std::string>& env = {});
+
+struct ServerConfig {
+  Backend backend{"sqlite", {}};
+  std::vector<std::string> extra_args;  // e.g. {"--clock-skew", "5"}
+  bool secret_via_env = false;          // TOKEN_SERVICE_JWT_SECRET instead of --jwt-secret-file
+  std::string log_level;                // passed as --log-level when not empty
+  std::chrono::milliseconds start_deadline{30000};
+};
+
+class ServerProcess {
+ public:
+  // Prepares a fresh temp dir (secret, key ring, data dir) and starts the server. On failure
+  // returns nullptr and explains why in *error (including the server's stderr).
+  static std::unique_ptr<ServerProcess> Start(const ServerConfig& config, std::string* error);
+
+  ~ServerProcess();  // kills a still-running server, then removes the temp dir
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Sends `signal` and waits up to `deadline` for the exit. Returns the exit code, 128+signal
+  // if it died of a signal, or -1 if it had to be killed after the deadline.
+  int Stop(int signal = 15 /* SIGTERM */,
+           std::chrono::milliseconds deadline = std::chrono::seconds(30));
+
+  // Starts the server again on the same data dir, key ring and secret (after Stop).
+  bool Restart(std::string* error);
+
+  // Still running? If it exited, *status_text says how.
+  bool Running(std::string* status_text = nullptr);
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& jwt_secret() const { return jwt_secret_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::filesystem::path secret_file() const { return dir() / "jwt.secret"; }
+  std::filesystem::path key_file() const { return dir() / "master.keys"; }
+  std::filesystem::path data_dir() const { return dir() / "data"; }
+  std::filesystem::path port_file() const { return dir() / "port"; }
+  std::filesystem::path stdout_file() const { return dir() / "server.stdout"; }
+  std::filesystem::path stderr_file() const { return dir() / "server.stderr"; }
+  std::filesystem::path audit_log_file() const { return dir() / "audit.log"; }
+
+  // Everything the server wrote: stdout, stderr and the audit log.
+  std::string AllOutput() const;
+  // The last `max_bytes` of stderr, for failure messages.
+  std::string StderrTail(std::size_t max_bytes = 4000) const;
+
+ private:
+  explicit ServerProcess(ServerConfig config) : config_(std::move(config)) {}
+  bool Launch(std::string* error);
+  bool WaitUntilReady(std::string* error);
+
+  ServerConfig config_;
+  TempDir dir_;
+  std::string jwt_secret_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;  // raw waitpid status once reaped
+  std::uint16_t port_ = 0;
+};
+
+// JWT helpers. Mint: a normal HS256 access token via ts::auth::MintHs256Token.
+std::string MintToken(const std::string& secret, const std::string& tenant,
+                      const std::string& scope, std::int64_t ttl_seconds = 3600,
+                      std::int64_t issued_at_offset_seconds = 0);
+// Craft: an HS256 token with exactly the given header and claims JSON (for nbf, missing
+// exp, alg "none", tampering). Signed with HMAC-`hmac_digest` (an OpenSSL digest name) and
+// `secret`, unless `signature` is given.
+std::string CraftToken(const std::string& secret, const std::string& header_json,
+                       const std::string& claims_json,
+                       const std::optional<std::string>& signature = std::nullopt,
+                       const std::string& hmac_digest = "SHA256");
+std::string Base64Url(std::string_view bytes);
+std::int64_t NowSeconds();
+
+}  // namespace bb
