@@ -20,8 +20,16 @@ void Collect(std::vector<ErrorDetail>& details, Error error) {
   for (ErrorDetail& d : error.details) details.push_back(std::move(d));
 }
 
+// A hostile body can carry hundreds of thousands of unknown keys; the answer stays small.
+constexpr std::size_t kMaxDetails = 20;
+
 Result<void> Combined(std::vector<ErrorDetail> details) {
   if (details.empty()) return Ok();
+  if (details.size() > kMaxDetails) {
+    const std::size_t more = details.size() - kMaxDetails;
+    details.resize(kMaxDetails);
+    details.push_back({"body", "truncated", std::to_string(more) + " more problems not listed"});
+  }
   std::string message = details.size() == 1 ? details.front().message
                                             : "Validation problem with request body: " +
                                                   details.front().message;

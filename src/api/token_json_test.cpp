@@ -78,6 +78,16 @@ TEST(DecodeTokenPutTest, LongUnknownFieldNamesAreQuotedShort) {
   EXPECT_EQ(c.error().message.find(key), std::string::npos);
 }
 
+TEST(DecodeTokenPutTest, ManyUnknownFieldsGiveABoundedAnswer) {
+  std::string body = "{\"name\":\"n\"";
+  for (int i = 0; i < 5000; ++i) body += ",\"k" + std::to_string(i) + "\":1";
+  body += "}";
+  auto c = Put(body);
+  ASSERT_FALSE(c.ok());
+  EXPECT_LE(c.error().details.size(), 21u);
+  EXPECT_EQ(c.error().details.back().field, "body");
+}
+
 TEST(DecodeTokenPutTest, NameRules) {
   EXPECT_FALSE(Put(R"({"value":"v"})").ok());
   EXPECT_FALSE(Put(R"({"name":null,"value":"v"})").ok());

@@ -7,6 +7,33 @@ namespace {
 
 bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
+// Length of the well-formed UTF-8 sequence that starts at text[i], or 0 if it is ill-formed.
+std::size_t SequenceLength(std::string_view text, std::size_t i) {
+  auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  std::uint32_t min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    auto cc = static_cast<unsigned char>(text[i + k]);
+    if (!IsContinuation(cc)) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
 }  // namespace
 
 std::size_t CountChars(std::string_view text) {
@@ -32,51 +59,38 @@ std::size_t OffsetOfChar(std::string_view text, std::size_t index) {
 
 std::string Truncate(std::string_view text) {
   // Cut on a character boundary so a quote never ends in half a UTF-8 sequence, and replace
-  // ill-formed bytes so a message is always valid UTF-8 (it ends up in a JSON body).
-  std::size_t end = OffsetOfChar(text, kMaxQuotedChars);
-  std::string_view kept = text.substr(0, end);
+  // ill-formed bytes so a message is always valid UTF-8 (it ends up in a JSON body). Each
+  // ill-formed byte counts as one character (it becomes one U+FFFD): counting only lead bytes
+  // would let a run of stray continuation bytes through uncounted, unbounded in size.
   std::string out;
-  while (!kept.empty()) {
-    std::size_t bad = FindInvalidUtf8(kept);
-    out.append(kept.substr(0, bad));
-    if (bad == std::string_view::npos) break;
-    out += "\xEF\xBF\xBD";  // U+FFFD
-    kept.remove_prefix(bad + 1);
+  std::size_t i = 0;
+  for (std::size_t chars = 0; i < text.size() && chars < kMaxQuotedChars; ++chars) {
+    if (std::size_t len = SequenceLength(text, i); len > 0) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    }
   }
-  if (end < text.size()) out += "...";
+  if (i < text.size()) out += "...";
   return out;
 }
 
-std::string Quote(std::string_view text) { return "'" + Truncate(text) + "'"; }
+std::string Quote(std::string_view text) {
+  // Appending (rather than operator+ on temporaries) also sidesteps a GCC 12 -Wrestrict false
+  // positive at -O2.
+  std::string out = "'";
+  out += Truncate(text);
+  out += '\'';
+  return out;
+}
 
 std::size_t FindInvalidUtf8(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return i;
-    }
-    if (i + len > text.size()) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(text[i + k]);
-      if (!IsContinuation(cc)) return i;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    std::size_t len = SequenceLength(text, i);
+    if (len == 0) return i;
     i += len;
   }
   return std::string_view::npos;

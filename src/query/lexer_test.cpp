@@ -160,6 +160,17 @@ TEST(ErrorTextTest, QuoteReplacesInvalidUtf8) {
             "b'");
 }
 
+// Found by tests/fuzz/query_fuzz: each ill-formed byte is one character of the 100 quoted.
+TEST(ErrorTextTest, QuoteCountsEachIllFormedByteAsACharacter) {
+  std::string expected = "'";
+  for (int i = 0; i < 100; ++i) expected += "\xEF\xBF\xBD";
+  expected += "...'";
+  EXPECT_EQ(Quote(std::string(1000, '\x90')), expected);
+  // A truncated sequence is two ill-formed bytes: two replacement characters.
+  EXPECT_EQ(Quote("a\xe6\x97" + std::string(200, 'b')),
+            "'a\xEF\xBF\xBD\xEF\xBF\xBD" + std::string(97, 'b') + "...'");
+}
+
 TEST(ErrorTextTest, FindInvalidUtf8) {
   EXPECT_EQ(FindInvalidUtf8("plain ascii"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("é日🔑"), std::string_view::npos);

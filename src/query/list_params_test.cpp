@@ -142,6 +142,15 @@ TEST(ParseSortTest, LongFieldIsQuotedAtMost100Characters) {
   EXPECT_EQ(error.message.find(std::string(101, 'z')), std::string::npos);
 }
 
+// Found by tests/fuzz/query_fuzz (corpus/query/regress_truncate_continuation_bytes): stray UTF-8
+// continuation bytes did not count towards the 100-character quote, so each of them came out as
+// a 3-byte U+FFFD and the message grew with the input.
+TEST(ParseSortTest, IllFormedUtf8IsQuotedAtMost100Characters) {
+  const std::string sort = std::string(9, '3') + std::string(400, '\x90') + std::string(40, '+');
+  Error error = SortError(sort);
+  EXPECT_LE(error.message.size(), 400u) << error.message.size();
+}
+
 // ---- fields ----
 
 Projection FieldsOk(std::string_view fields, const ResourceSchema& schema = TokenLikeSchema()) {
@@ -205,6 +214,11 @@ TEST(ParseFieldsTest, EmptyItems) {
 TEST(ParseFieldsTest, LongFieldIsQuotedAtMost100Characters) {
   Error error = FieldsError(std::string(300, 'z'));
   EXPECT_EQ(error.message.find(std::string(101, 'z')), std::string::npos);
+}
+
+TEST(ParseFieldsTest, IllFormedUtf8IsQuotedAtMost100Characters) {
+  Error error = FieldsError(std::string(400, '\x90'));
+  EXPECT_LE(error.message.size(), 400u) << error.message.size();
 }
 
 // ---- Projection ----
