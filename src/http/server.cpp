@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -26,6 +27,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <typeinfo>
 #include <unordered_map>
@@ -122,12 +124,15 @@ class Listener {
   std::uint32_t header_limit() const { return header_limit_; }
   std::size_t read_buffer_limit() const { return read_buffer_limit_; }
   HttpResponse CallHandler(HttpRequest& request) const { return handler_(request); }
+  // The handler worker pool, or nullptr when handlers run on the I/O threads.
+  asio::thread_pool* handler_pool() { return handler_pool_ ? &*handler_pool_ : nullptr; }
   HttpResponse ErrorResponse(int status, std::string_view message) const;
   void OnSessionClosed(Session* session, bool refusal);
 
  private:
   void Accept();
   void OnAccept(const error_code& ec, tcp::socket socket);
+  void HandleAccepted(const error_code& ec, tcp::socket socket);
   void DoStop();
   void ForceClose();
   void RunIoLoop();
@@ -161,6 +166,9 @@ class Listener {
   asio::steady_timer accept_retry_timer_;
   std::optional<asio::signal_set> signals_;
   bool started_ = false;
+  // Declared last, destroyed first: joining its threads releases the sessions their queued
+  // jobs still hold, while everything a session's destructor touches is alive.
+  std::optional<asio::thread_pool> handler_pool_;
 };
 
 // One connection: read → handle → (delay) → write, one request at a time, on its own strand,
@@ -186,31 +194,67 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->refusal_) {
-        self->request_id_ = GenerateRequestId();
-        self->SendError(503, "Too many connections; retry later");
-      } else {
-        self->AwaitRequest();
-      }
+      self->Guarded([&] {
+        if (self->refusal_) {
+          self->request_id_ = GenerateRequestId();
+          self->SendError(503, "Too many connections; retry later");
+        } else {
+          self->AwaitRequest();
+        }
+      });
     });
   }
 
   // Called on the session's strand when the server begins to stop. An idle connection is
   // closed now; one inside a request finishes it and answers with Connection: close.
   void OnServerStopping() {
-    if (phase_ == Phase::kAwaitingRequest) Close();
+    Guarded([&] {
+      if (phase_ == Phase::kAwaitingRequest) Close();
+    });
   }
 
   // Called on the session's strand when the shutdown grace period has run out.
   void ForceClose() {
-    delay_timer_.cancel();
-    Close();
+    Guarded([&] {
+      delay_timer_.cancel();
+      Close();
+    });
   }
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
   enum class Phase { kAwaitingRequest, kInRequest, kClosing };
+  enum class ReadGoal { kHeader, kMessage };
+
+  // Runs one step of the session (every completion handler is one). Nothing may escape to
+  // the I/O thread: there it would only be logged, and the client would get no answer. A
+  // failure while a request is being read or handled answers 500 (with the request id, like
+  // a handler's exception); any other closes the connection.
+  template <class Step>
+  void Guarded(Step&& step) noexcept {
+    const char* exception = "unknown";
+    try {
+      step();
+      return;
+    } catch (const std::exception& e) {
+      exception = typeid(e).name();  // the text may quote request data
+    } catch (...) {
+    }
+    try {
+      log::Error("http.session_exception", {{"request_id", request_id_}, {"exception", exception}});
+      if (phase_ == Phase::kInRequest && !responding_ && !refusal_) {
+        if (request_id_.empty()) request_id_ = GenerateRequestId();
+        SendError(500, "Internal server error (request id " + request_id_ + ")");
+        return;
+      }
+    } catch (...) {
+    }
+    try {
+      Close();
+    } catch (...) {
+    }
+  }
 
   void AwaitRequest() {
     if (listener_.stopping()) {
@@ -218,6 +262,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const ServerOptions& options = listener_.options();
+    responding_ = false;
     parser_.emplace();
     parser_->header_limit(listener_.header_limit());
     parser_->body_limit(static_cast<std::uint64_t>(options.max_body_bytes));
@@ -237,9 +282,10 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_.expires_after(options.idle_timeout);
     }
     const std::size_t room = std::min(kReadChunk, buffer_.max_size() - buffer_.size());
-    stream_.async_read_some(
-        buffer_.prepare(room),
-        [self = shared_from_this()](error_code ec, std::size_t n) { self->OnFirstBytes(ec, n); });
+    stream_.async_read_some(buffer_.prepare(room),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->Guarded([&] { self->OnFirstBytes(ec, n); });
+                            });
   }
 
   void OnFirstBytes(const error_code& ec, std::size_t n) {
@@ -257,9 +303,95 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kInRequest;
     started_ = Clock::now();
     stream_.expires_at(header_deadline_);
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](error_code ec, std::size_t) { self->OnHeader(ec); });
+    header_consumed_ = 0;
+    parser_->eager(false);  // stop after the header: 100-continue and the limits come first
+    ContinueRead(ReadGoal::kHeader);
+  }
+
+  // Reads and parses until the goal is reached, like Beast's async_read_header/async_read,
+  // which we cannot use: Beast's fields container throws std::length_error for a field over
+  // 64 KiB (well within our header limit) from inside the parser, and from inside Beast's
+  // read operation that exception escapes to the I/O thread and the client gets no answer.
+  // The stream's deadline (header or body timeout) spans every read of the loop.
+  void ContinueRead(ReadGoal goal) {
+    error_code ec;
+    for (;;) {
+      if (GoalReached(goal)) break;
+      std::size_t used = 0;
+      if (buffer_.size() > 0) {
+        used = Put(ec);
+        buffer_.consume(used);
+        if (ec && ec != bhttp::error::need_more) break;
+        if (GoalReached(goal)) {
+          ec = {};
+          break;
+        }
+      }
+      if (!parser_->is_header_done()) {
+        // Beast applies header_limit to the bytes it has not consumed yet; fields it parsed
+        // on an earlier put no longer count. This bounds the whole section, however it
+        // arrives.
+        header_consumed_ += used;
+        if (header_consumed_ + buffer_.size() > listener_.header_limit()) {
+          ec = bhttp::error::header_limit;
+          break;
+        }
+      }
+      if (used > 0 && buffer_.size() > 0 && !ec) continue;  // progress: parse the rest
+      const std::size_t room = std::min(kReadChunk, buffer_.max_size() - buffer_.size());
+      if (room == 0) {
+        ec = bhttp::error::buffer_overflow;
+        break;
+      }
+      stream_.async_read_some(buffer_.prepare(room),
+                              [self = shared_from_this(), goal](error_code read_ec, std::size_t n) {
+                                self->Guarded([&] { self->OnRead(goal, read_ec, n); });
+                              });
+      return;
+    }
+    FinishRead(goal, ec);
+  }
+
+  bool GoalReached(ReadGoal goal) const {
+    return goal == ReadGoal::kHeader ? parser_->is_header_done() : parser_->is_done();
+  }
+
+  std::size_t Put(error_code& ec) {
+    try {
+      return parser_->put(buffer_.data(), ec);
+    } catch (const std::length_error&) {
+      // basic_fields keeps field sizes in 16 bits. Nothing was consumed, and the session
+      // answers and closes, so the parser's state after the throw does not matter.
+      ec = bhttp::error::header_limit;
+      return 0;
+    }
+  }
+
+  void OnRead(ReadGoal goal, error_code ec, std::size_t n) {
+    if (ec == asio::error::eof) {
+      if (parser_->got_some()) {
+        parser_->put_eof(ec);
+        if (!ec && !GoalReached(goal)) ec = bhttp::error::partial_message;
+      } else {
+        ec = bhttp::error::end_of_stream;
+      }
+      FinishRead(goal, ec);
+      return;
+    }
+    if (ec) {
+      FinishRead(goal, ec);
+      return;
+    }
+    buffer_.commit(n);
+    ContinueRead(goal);
+  }
+
+  void FinishRead(ReadGoal goal, const error_code& ec) {
+    if (goal == ReadGoal::kHeader) {
+      OnHeader(ec);
+    } else {
+      OnBody(ec);
+    }
   }
 
   void OnHeader(const error_code& ec) {
@@ -308,11 +440,13 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_.expires_after(listener_.options().write_timeout);
       asio::async_write(stream_, asio::buffer(kContinue, sizeof(kContinue) - 1),
                         [self = shared_from_this()](error_code write_ec, std::size_t) {
-                          if (write_ec) {
-                            self->Close();
-                            return;
-                          }
-                          self->ReadBody();
+                          self->Guarded([&] {
+                            if (write_ec) {
+                              self->Close();
+                              return;
+                            }
+                            self->ReadBody();
+                          });
                         });
       return;
     }
@@ -321,14 +455,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     stream_.expires_after(listener_.options().body_timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](error_code ec, std::size_t) { self->OnBody(ec); });
+    parser_->eager(true);
+    ContinueRead(ReadGoal::kMessage);
   }
 
   void OnBody(const error_code& ec) {
     if (ec == bhttp::error::body_limit) {
       SendError(413, "Request body too large");
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      // A chunked body's trailer fields go through the same container as the header's.
+      SendError(431, "Request header fields too large");
       return;
     }
     if (ec) {
@@ -405,20 +543,55 @@ class Session : public std::enable_shared_from_this<Session> {
     method_ = request.method;
     path_for_log_ = std::string(PathForLog(request.target));
 
+    asio::thread_pool* workers = listener_.handler_pool();
+    if (workers == nullptr) {
+      HttpResponse response = CallHandler(request);
+      Respond(std::move(response), keep_alive);
+      return;
+    }
+    // The handler may block for a database round trip: it runs on a worker, and the session
+    // (which keeps no other operation pending meanwhile) resumes on its strand with the
+    // response. The tracked executor counts as work, so the I/O loop (and a graceful stop)
+    // waits for the answer. Only the request (a copy) and the listener's const parts are
+    // touched off the strand.
+    auto strand = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+    asio::post(*workers, [self = shared_from_this(), strand = std::move(strand),
+                          request = std::move(request), keep_alive]() mutable {
+      try {
+        HttpResponse response = self->CallHandler(request);
+        asio::post(strand, [self, response = std::move(response), keep_alive]() mutable {
+          self->Guarded([&] { self->Respond(std::move(response), keep_alive); });
+        });
+      } catch (...) {
+        // Only posting can throw here (out of memory). Dropping the session's last reference
+        // closes the connection; nothing may escape into the worker thread.
+        log::Error("http.handler_dispatch_failed", {{"request_id", request.request_id}});
+      }
+    });
+  }
+
+  // Runs the handler; never throws. May run on a worker thread: it uses only `request`.
+  HttpResponse CallHandler(HttpRequest& request) const {
     HttpResponse response;
     try {
       response = listener_.CallHandler(request);
     } catch (const std::exception& e) {
       // The exception's text may quote request data, so only its type is logged.
       log::Error("http.handler_exception",
-                 {{"request_id", request_id_}, {"exception", typeid(e).name()}});
-      response = InternalError();
+                 {{"request_id", request.request_id}, {"exception", typeid(e).name()}});
+      response = listener_.ErrorResponse(
+          500, "Internal server error (request id " + request.request_id + ")");
     } catch (...) {
-      log::Error("http.handler_exception", {{"request_id", request_id_}, {"exception", "unknown"}});
-      response = InternalError();
+      log::Error("http.handler_exception",
+                 {{"request_id", request.request_id}, {"exception", "unknown"}});
+      response = listener_.ErrorResponse(
+          500, "Internal server error (request id " + request.request_id + ")");
     }
     WipeRequest(request);
+    return response;
+  }
 
+  void Respond(HttpResponse response, bool keep_alive) {
     bool close = !keep_alive || listener_.stopping();
     for (const auto& [name, value] : response.headers) {
       if (beast::iequals(name, "Connection") && HeaderListHasToken(value, "close")) close = true;
@@ -429,11 +602,13 @@ class Session : public std::enable_shared_from_this<Session> {
       // Waiting on a timer keeps the I/O thread free for other connections.
       delay_timer_.expires_after(delay);
       delay_timer_.async_wait([self = shared_from_this()](error_code ec) {
-        if (ec) {
-          self->Close();
-          return;
-        }
-        self->Write();
+        self->Guarded([&] {
+          if (ec) {
+            self->Close();
+            return;
+          }
+          self->Write();
+        });
       });
       return;
     }
@@ -515,9 +690,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write() {
+    responding_ = true;
+    // One deadline for the whole response: a client that does not read cannot hold the
+    // session (and, through the read buffer it stops draining, its pipelined requests) longer.
     stream_.expires_after(listener_.options().write_timeout);
     bhttp::async_write(stream_, response_, [self = shared_from_this()](error_code ec, std::size_t) {
-      self->OnWrite(ec);
+      self->Guarded([&] { self->OnWrite(ec); });
     });
   }
 
@@ -564,11 +742,13 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.async_read_some(asio::buffer(drain_),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
                               Wipe(self->drain_.data(), n);
-                              if (ec) {
-                                self->Close();
-                                return;
-                              }
-                              self->Drain();
+                              self->Guarded([&] {
+                                if (ec) {
+                                  self->Close();
+                                  return;
+                                }
+                                self->Drain();
+                              });
                             });
   }
 
@@ -589,6 +769,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Phase phase_ = Phase::kInRequest;
   bool first_request_ = true;
   bool close_after_write_ = false;
+  bool responding_ = false;          // a response is being written for the current request
+  std::size_t header_consumed_ = 0;  // header bytes the parser consumed for this request
   unsigned version_ = 11;
   bool head_request_ = false;
   int status_ = 0;
@@ -620,7 +802,11 @@ Listener::Listener(ServerOptions options, RequestHandler handler, ErrorResponder
       control_(asio::make_strand(ioc_)),
       acceptor_(control_),
       grace_timer_(control_),
-      accept_retry_timer_(control_) {}
+      accept_retry_timer_(control_) {
+  if (options_.handler_threads > 0) {
+    handler_pool_.emplace(static_cast<std::size_t>(options_.handler_threads));
+  }
+}
 
 Listener::~Listener() {
   // Queued handlers destroyed with the io_context release sessions; those must not post.
@@ -666,6 +852,7 @@ Result<std::uint16_t> Listener::Start() {
   log::Info("http.listening", {{"address", address.to_string()},
                                {"port", std::to_string(port)},
                                {"io_threads", std::to_string(threads_)},
+                               {"handler_threads", std::to_string(options_.handler_threads)},
                                {"max_connections", std::to_string(options_.max_connections)}});
   Accept();  // queued; nothing runs until Run
   return port;
@@ -692,6 +879,8 @@ void Listener::Run() {
   for (unsigned i = 1; i < threads_; ++i) extra.emplace_back([this] { RunIoLoop(); });
   RunIoLoop();
   for (auto& thread : extra) thread.join();
+  // Every handler has answered (the I/O loop waited for them); let the workers wind down.
+  if (handler_pool_) handler_pool_->join();
   log::Info("http.stopped");
 }
 
@@ -761,6 +950,24 @@ void Listener::Accept() {
 }
 
 void Listener::OnAccept(const error_code& ec, tcp::socket socket) {
+  // An exception here (bad_alloc making a session) would otherwise end accepting for good:
+  // the next async_accept is only started at the end of this handler.
+  try {
+    HandleAccepted(ec, std::move(socket));
+    return;
+  } catch (const std::exception& e) {
+    log::Error("http.accept_exception", {{"exception", typeid(e).name()}});
+  } catch (...) {
+    log::Error("http.accept_exception", {{"exception", "unknown"}});
+  }
+  if (stopping_.load()) return;
+  accept_retry_timer_.expires_after(kAcceptRetryDelay);
+  accept_retry_timer_.async_wait([this](const error_code& timer_ec) {
+    if (!timer_ec && !stopping_.load()) Accept();
+  });
+}
+
+void Listener::HandleAccepted(const error_code& ec, tcp::socket socket) {
   if (stopping_.load()) {
     error_code ignored;
     socket.close(ignored);
@@ -796,7 +1003,15 @@ void Listener::OnAccept(const error_code& ec, tcp::socket socket) {
   }
   (refusal ? refusals_ : sessions_).fetch_add(1);
   live_.fetch_add(1);
-  auto session = std::make_shared<Session>(*this, std::move(socket), refusal);
+  std::shared_ptr<Session> session;
+  try {
+    session = std::make_shared<Session>(*this, std::move(socket), refusal);
+  } catch (...) {
+    // No session, so its destructor will not give these back.
+    (refusal ? refusals_ : sessions_).fetch_sub(1);
+    live_.fetch_sub(1);
+    throw;
+  }
   {
     std::lock_guard<std::mutex> lock(registry_mutex_);
     registry_.emplace(session.get(), session);

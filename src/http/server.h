@@ -8,10 +8,15 @@
 // Pipelining: requests on one connection are handled strictly one at a time, in order; the
 // requests queued behind the current one are bounded by the read buffer (about
 // max_url_bytes + max_header_bytes + 20 KiB), beyond which TCP flow control pushes back.
+// A client that does not read its responses holds no thread and is disconnected once one
+// response has taken write_timeout. An exception inside a session never reaches the I/O
+// thread: it answers 500 with the request id while a request is being read or handled, and
+// closes the connection otherwise.
 // Threading: Start, then Run, each once, from one thread; Run blocks until the stop is
 // complete. Stop is thread-safe and idempotent; with handle_signals, Run turns the first
 // SIGINT/SIGTERM into Stop (a second one during the grace period terminates the process).
-// The handler and the OnServing callback run on the I/O threads, possibly concurrently.
+// The handler and the OnServing callback run on the I/O threads, possibly concurrently (the
+// handler on a worker thread instead when handler_threads > 0).
 // Destroy the server only after Run has returned (or if Run was never called).
 #pragma once
 
@@ -43,6 +48,10 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};   // to send one response
   std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests get this long
   bool handle_signals = true;                       // SIGINT/SIGTERM → graceful stop
+  // > 0: handlers run on a pool of this many worker threads instead of the I/O threads, so a
+  // handler that blocks (a database round trip) holds a worker, not an I/O thread; the session
+  // resumes on its strand with the response. 0: handlers run inline on the I/O threads.
+  int handler_threads = 0;
 };
 
 class HttpServer {

@@ -440,6 +440,102 @@ TEST(HttpServerTest, HeadersBeyondParserLimitAre431) {
   EXPECT_TRUE(client.WaitClosed());
 }
 
+// Beast's fields container cannot hold a value over 64 KiB and throws from inside the parser;
+// within our header limit that must still be a 431, not a dropped connection.
+TEST(HttpServerTest, SingleHeaderOver64KiBIs431) {
+  std::atomic<int> calls{0};
+  TestServer server([&](HttpRequest& request) {
+    ++calls;
+    return Echo(request);
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/", "X-Big: " + std::string(65600, 'a') + "\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_EQ(response->Header("Content-Type"), "application/json");
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_NE(response->body.find("\"code\":431"), std::string::npos);
+  EXPECT_TRUE(response->Header("X-Request-Id"));
+  EXPECT_TRUE(client.WaitClosed());
+  EXPECT_EQ(calls.load(), 0);
+  RawClient next(server.port());
+  ASSERT_TRUE(next.Send(Get("/after")));
+  auto after = next.ReadResponse();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
+TEST(HttpServerTest, SingleHeaderOver64KiBArrivingInPiecesIs431) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  const std::string request = Get("/", "X-Big: " + std::string(65600, 'a') + "\r\n");
+  for (std::size_t at = 0; at < request.size(); at += 1000) {
+    // The server may answer (and stop reading) before the last piece.
+    if (!client.Send(std::string_view(request).substr(at, 1000))) break;
+  }
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(HttpServerTest, ChunkedTrailerOver64KiBIs431) {
+  TestServer server(Echo);
+  RawClient client(server.port());
+  client.Send(
+      "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\nX-Trailer: " +
+      std::string(66000, 't') + "\r\n\r\n");
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+// A header section that never ends is answered (431) once it passes the limit, not left to
+// grow until the header timeout.
+TEST(HttpServerTest, EndlessHeaderSectionIs431WithoutWaitingForItsEnd) {
+  ServerOptions options = TestOptions();
+  options.header_timeout = 60s;  // the answer must not come from the timeout
+  TestServer server(Echo, options);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: h\r\n"));
+  std::optional<ParsedResponse> response;
+  for (int i = 0; i < 400 && !response; ++i) {
+    if (!client.Send("X-Field-" + std::to_string(i) + ": " + std::string(500, 'f') + "\r\n")) {
+      break;
+    }
+    if (i >= 150 && i % 10 == 0) response = client.ReadResponse(100ms);
+  }
+  if (!response) response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+// Anything thrown while the server turns a handler's response into bytes (here a header value
+// too long for Beast's fields) becomes a 500 with the request id, not a silent disconnect.
+TEST(HttpServerTest, ExceptionWhileSendingResponseIs500) {
+  TestServer server([](HttpRequest& request) -> HttpResponse {
+    HttpResponse response = Echo(request);
+    if (request.target == "/huge-header") response.SetHeader("X-Huge", std::string(70000, 'h'));
+    return response;
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/huge-header", "X-Request-Id: req42\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(response->Header("X-Request-Id"), "req42");
+  EXPECT_NE(response->body.find("request id req42"), std::string::npos);
+  RawClient next(server.port());
+  ASSERT_TRUE(next.Send(Get("/after")));
+  auto after = next.ReadResponse();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
 TEST(HttpServerTest, BodyAtLimitIsAccepted) {
   TestServer server(Echo);
   RawClient client(server.port());
@@ -791,6 +887,93 @@ TEST(HttpServerTest, ExpectContinueWithOversizedBodyIs413) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 413);
   EXPECT_TRUE(client.WaitClosed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handler worker pool (handler_threads > 0)
+
+TEST(HttpServerTest, HandlerThreadsLetBlockedHandlersOutnumberTheIoThreads) {
+  // One I/O thread, four workers: four handlers can all be blocked at once (as on database
+  // round trips) while the I/O thread still answers a fifth, handler-free request. Inline
+  // handlers could never get a second one in.
+  ServerOptions options = TestOptions();
+  options.io_threads = 1;
+  options.handler_threads = 4;
+  Gate gate;
+  TestServer server(
+      [&](HttpRequest& request) {
+        if (request.target == "/block") gate.Enter();
+        return Echo(request);
+      },
+      options);
+  std::vector<std::unique_ptr<RawClient>> blocked;
+  for (int i = 0; i < 4; ++i) {
+    blocked.push_back(std::make_unique<RawClient>(server.port()));
+    ASSERT_TRUE(blocked.back()->Send(Get("/block")));
+  }
+  ASSERT_TRUE(gate.WaitEntered(4));
+
+  RawClient other(server.port());
+  ASSERT_TRUE(other.Send("GET /fast HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999\r\n\r\n"));
+  auto refused = other.ReadResponse();  // answered by the I/O thread itself (413)
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+
+  gate.Open();
+  for (auto& client : blocked) {
+    auto response = client->ReadResponse();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "GET /block 0");
+  }
+}
+
+TEST(HttpServerTest, HandlerThreadsKeepKeepAliveOrderExceptionsAndHeaders) {
+  ServerOptions options = TestOptions();
+  options.handler_threads = 2;
+  TestServer server(
+      [](HttpRequest& request) -> HttpResponse {
+        if (request.target == "/boom") throw std::runtime_error("secret internals");
+        return Echo(request);
+      },
+      options);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/a") + Get("/boom", "X-Request-Id: req42\r\n") + Get("/c")));
+  auto a = client.ReadResponse();
+  auto boom = client.ReadResponse();
+  auto c = client.ReadResponse();
+  ASSERT_TRUE(a && boom && c);
+  EXPECT_EQ(a->body, "GET /a 0");
+  EXPECT_EQ(boom->status, 500);
+  EXPECT_NE(boom->body.find("request id req42"), std::string::npos);
+  EXPECT_EQ(boom->body.find("secret internals"), std::string::npos);
+  EXPECT_EQ(c->body, "GET /c 0");
+  EXPECT_EQ(c->Header("Cache-Control"), "no-store");
+}
+
+TEST(HttpServerTest, GracefulStopWaitsForAHandlerOnAWorker) {
+  ServerOptions options = TestOptions();
+  options.handler_threads = 2;
+  Gate gate;
+  TestServer server(
+      [&](HttpRequest& request) {
+        gate.Enter();
+        return Echo(request);
+      },
+      options);
+  RawClient busy(server.port());
+  ASSERT_TRUE(busy.Send(Get("/slow")));
+  ASSERT_TRUE(gate.WaitEntered());
+  server.server().Stop();
+  // The I/O loop has nothing else to do, yet it must not return before the worker answers.
+  EXPECT_FALSE(server.WaitStopped(200ms));
+  gate.Open();
+  auto response = busy.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->Header("Connection"), "close");
+  busy.Close();
+  EXPECT_TRUE(server.WaitStopped());
 }
 
 }  // namespace
