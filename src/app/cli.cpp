@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "app/dev_files.h"
+#include "app/keys_command.h"
 #include "app/serve.h"
 #include "auth/token_verifier.h"
 #include "common/clock.h"
 #include "config/serve_config.h"
-#include "crypto/key_ring.h"
 
 namespace ts::app {
 namespace {
@@ -30,6 +30,8 @@ constexpr const char* kUsage =
     "      --jwt-issuer ISS, --jwt-audience AUD   add iss / aud claims\n"
     "  token-service keys init FILE       create a master key file (mode 0600) for\n"
     "                                     --master-key-file; never overwrites a file\n"
+    "  token-service keys status|rotate|retire --master-key-file FILE [--data-dir DIR] ...\n"
+    "                                     key management on a live service (see `keys --help`)\n"
     "  token-service --help               this text\n"
     "  token-service --version            the version\n";
 
@@ -86,16 +88,6 @@ int DevToken(const std::vector<std::string>& args) {
   return 0;
 }
 
-int Keys(const std::vector<std::string>& args) {
-  if (args.size() == 2 && args[0] == "init") {
-    if (auto made = crypto::CreateKeyRingFile(args[1]); !made) return Fail(made.error().message);
-    std::cout << "created master key file " << args[1]
-              << " (mode 0600); back it up: without it no stored value can be read\n";
-    return 0;
-  }
-  return Fail("usage: token-service keys init FILE");
-}
-
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -120,7 +112,7 @@ int RunCli(int argc, char** argv) {
     return Serve(*config);
   }
   if (command == "dev-token") return DevToken(rest);
-  if (command == "keys") return Keys(rest);
+  if (command == "keys") return RunKeysCommand(rest);
   std::cerr << "token-service: unknown command '" << command << "'\n\n";
   return Usage(2);
 }

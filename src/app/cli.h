@@ -1,4 +1,4 @@
-// The command line: `serve`, `dev-token`, `keys init`, `--help`. The only place that knows
+// The command line: `serve`, `dev-token`, `keys ...`, `--help`. The only place that knows
 // every part of the service and wires them together. Called from main() only.
 #pragma once
 

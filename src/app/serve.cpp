@@ -1,8 +1,6 @@
 #include "app/serve.h"
 
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdio>
@@ -12,15 +10,21 @@
 #include "api/router.h"
 #include "api/token_handlers.h"
 #include "app/dev_files.h"
+#include "app/process_hardening.h"
 #include "auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "crypto/key_ring.h"
+#include "crypto/key_ring_watcher.h"
 #include "crypto/value_barrier.h"
+#include "http/open_file_limit.h"
 #include "http/server.h"
 #include "service/audit_log.h"
+#include "service/key_check.h"
+#include "service/key_rotation.h"
 #include "service/mismatch_throttle.h"
 #include "service/token_service.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace ts::app {
@@ -28,16 +32,11 @@ namespace {
 
 int Fail(const Error& error) {
   std::cerr << "token-service: " << error.message;
-  if (!error.internal.empty()) std::cerr << " (" << error.internal << ")";
+  if (!error.internal.empty() && error.internal != error.message) {
+    std::cerr << " (" << error.internal << ")";
+  }
   std::cerr << "\n";
   return 2;
-}
-
-void RefuseCoreDumps() {
-  // A core dump would contain decrypted values and keys: keep the process undumpable.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  struct rlimit none {0, 0};
-  ::setrlimit(RLIMIT_CORE, &none);
 }
 
 Result<auth::VerifierOptions> VerifierOptionsFor(const config::ServeConfig& config) {
@@ -76,12 +75,25 @@ Result<auth::VerifierOptions> VerifierOptionsFor(const config::ServeConfig& conf
   return options;
 }
 
-Result<std::shared_ptr<const crypto::KeyRing>> LoadKeys(const config::ServeConfig& config) {
+struct LoadedKeys {
+  std::string path;
+  std::shared_ptr<const crypto::KeyRing> ring;
+};
+
+Result<LoadedKeys> LoadKeys(const config::ServeConfig& config, const std::string& database) {
   std::string path = config.master_key_file;
   if (path.empty() && config.dev) {
     path = config.data_dir + "/dev-master.key";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
+      // A new key cannot read anything an existing database holds; creating one would only
+      // turn a lost key file into a service that answers 500 for every stored value.
+      if (::stat(database.c_str(), &st) == 0) {
+        return Error::Invalid("--dev: the data dir holds a database (" + database +
+                              ") but no development master key (" + path +
+                              "); refusing to create a new key for an existing store. Restore " +
+                              path + " from a backup, or use a new --data-dir");
+      }
       if (auto made = crypto::CreateKeyRingFile(path); !made) return std::move(made).error();
       log::Warn("dev.master_key_created",
                 {{"file", path},
@@ -93,7 +105,41 @@ Result<std::shared_ptr<const crypto::KeyRing>> LoadKeys(const config::ServeConfi
         "no master key configured: use --master-key-file FILE (create one with `token-service "
         "keys init FILE`), or --dev for a generated development key");
   }
-  return crypto::LoadKeyRingFile(path);
+  auto ring = crypto::LoadKeyRingFile(path);
+  if (!ring) return std::move(ring).error();
+  return LoadedKeys{path, std::move(ring).value()};
+}
+
+// The start-up key check (service/key_check.h), with a message that says what to do.
+Result<void> CheckKeysMatchStore(store::TokenStore& store, const crypto::ValueBarrier& barrier,
+                                 const std::string& key_file, const std::string& database) {
+  auto checked = service::VerifyOrCreateKeyCheck(store, barrier);
+  if (!checked) {
+    const Error& e = checked.error();
+    if (e.code != ErrorCode::kInvalidArgument) return e;
+    return Error::Invalid("the master key file " + key_file + " does not match the database " +
+                          database + ": " + e.message +
+                          ". Start with the key file this database was written with (restore it "
+                          "from its backup); no other key can read its values");
+  }
+  if (*checked == service::KeyCheckOutcome::kCreated) {
+    log::Info("store.key_check_created", {{"key_file", key_file}, {"database", database}});
+  }
+  // Values under keys the file lacks cannot be read; say so now rather than at the first 500.
+  auto usage = service::CountKeyUsage(store);
+  if (!usage) return std::move(usage).error();
+  for (const auto& [key_id, count] : usage->values_by_key) {
+    if (count > 0 && barrier.Keys()->Find(key_id) == nullptr) {
+      const std::string id = std::to_string(key_id);
+      const std::string n = std::to_string(count);
+      log::Error("store.values_under_missing_key",
+                 {{"key_id", id},
+                  {"values", n},
+                  {"key_file", key_file},
+                  {"note", "these values cannot be decrypted; restore the key from a backup"}});
+    }
+  }
+  return Ok();
 }
 
 void PrintDevWelcome(const std::string& secret, const std::string& address, std::uint16_t port,
@@ -111,11 +157,35 @@ void PrintDevWelcome(const std::string& secret, const std::string& address, std:
 
 }  // namespace
 
+namespace {
+
+// Each connection holds a descriptor: with the usual soft limit of 1024, accepts would fail
+// long before the connection cap could refuse clients with a clear 503.
+void LogOpenFileLimit(const Result<http::OpenFileLimit>& limit, std::size_t max_connections) {
+  if (!limit) {
+    log::Warn("process.open_file_limit", {{"error", limit.error().internal}});
+    return;
+  }
+  log::Info("process.open_file_limit",
+            {{"soft", std::to_string(limit->soft)}, {"hard", std::to_string(limit->hard)}});
+  if (limit->soft < max_connections + 64) {
+    log::Warn("process.open_file_limit_below_connection_cap",
+              {{"open_files", std::to_string(limit->soft)},
+               {"max_connections", std::to_string(max_connections)}});
+  }
+}
+
+}  // namespace
+
 int Serve(const config::ServeConfig& config) {
   log::Level level = log::Level::kInfo;
   log::ParseLevel(config.log_level, &level);
   log::SetLevel(level);
-  if (!config.allow_core_dumps) RefuseCoreDumps();
+  LogOpenFileLimit(http::RaiseOpenFileLimit(), config.server.max_connections);
+  // A core dump would contain decrypted values and keys.
+  if (auto policy = ApplyCoreDumpPolicy(config.allow_core_dumps); !policy) {
+    return Fail(policy.error());
+  }
   if (auto init = crypto::InitCrypto(); !init) return Fail(init.error());
   if (auto dir = EnsureDirectory(config.data_dir); !dir) return Fail(dir.error());
 
@@ -129,21 +199,47 @@ int Serve(const config::ServeConfig& config) {
   auto verifier = auth::TokenVerifier::Create(std::move(verifier_options).value());
   if (!verifier) return Fail(verifier.error());
 
-  auto keys = LoadKeys(config);
+  // With --database-url, PostgreSQL; `database` names it in messages without the password.
+  const bool postgres = !config.database_url.empty();
+  const std::string database =
+      postgres ? store::RedactDatabaseUrl(config.database_url) : config.data_dir + "/tokens.db";
+  auto keys = LoadKeys(config, database);
   if (!keys) return Fail(keys.error());
 
-  store::SqliteOptions store_options;
-  store_options.path = config.data_dir + "/tokens.db";
-  store_options.synchronous = config.sqlite_synchronous;
-  auto store = store::OpenSqliteStore(store_options);
+  Result<std::unique_ptr<store::TokenStore>> store = Error::Internal("no store opened");
+  if (postgres) {
+    store::PostgresOptions pg_options;
+    pg_options.url = config.database_url;
+    pg_options.pool_size = config.database_pool_size;
+    pg_options.statement_timeout = std::chrono::milliseconds(config.database_timeout_ms);
+    store = store::OpenPostgresStore(pg_options);
+  } else {
+    store::SqliteOptions store_options;
+    store_options.path = database;
+    store_options.synchronous = config.sqlite_synchronous;
+    store = store::OpenSqliteStore(store_options);
+  }
   if (!store) return Fail(store.error());
+
+  crypto::ValueBarrier barrier(keys->ring);
+  if (auto matched = CheckKeysMatchStore(**store, barrier, keys->path, database); !matched) {
+    return Fail(matched.error());
+  }
+  // Follows `keys rotate` / `keys retire` done by another process while this one serves. A ring
+  // is only swapped in if it still opens the key check.
+  crypto::KeyRingWatcherOptions watch_options;
+  store::TokenStore& checked_store = **store;
+  watch_options.verify = [&checked_store](const std::shared_ptr<const crypto::KeyRing>& ring) {
+    return service::VerifyKeyCheck(checked_store, crypto::ValueBarrier(ring));
+  };
+  crypto::KeyRingWatcher key_watcher(keys->path, barrier, std::move(watch_options));
+  key_watcher.Start();
 
   SystemClock clock;
   auto audit = service::OpenFileAuditLog(config.audit_log.value_or(config.data_dir + "/audit.log"),
                                          clock, /*durable=*/true);
   if (!audit) return Fail(audit.error());
 
-  crypto::ValueBarrier barrier(*keys);
   service::MismatchThrottle throttle(clock);
   service::TokenService tokens(**store, barrier, clock, **audit, throttle);
   api::TokenHandlers token_handlers(tokens);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "store/postgres/pg_store.h"
 
 extern char** environ;
 
@@ -114,8 +115,8 @@ Result<void> SetListen(ServeConfig& c, const std::string& v) {
 
 const std::vector<OptionSpec>& Options() {
   static const std::vector<OptionSpec> options = {
-      {"listen", "HOST:PORT", "Address to listen on; port 0 picks a free port.",
-       "127.0.0.1:8080", SetListen},
+      {"listen", "HOST:PORT", "Address to listen on; port 0 picks a free port.", "127.0.0.1:8080",
+       SetListen},
       {"data-dir", "DIR", "Directory for the SQLite database, dev keys and the audit log.",
        "./data", Text(&ServeConfig::data_dir)},
       {"port-file", "FILE", "After binding, write the port number to FILE (for scripts).", "",
@@ -140,7 +141,8 @@ const std::vector<OptionSpec>& Options() {
       {"dev", "",
        "Development mode: generate a JWT secret and a master key in the data dir when none is "
        "configured, and print a ready-to-paste curl line.",
-       "off", [](ServeConfig& c, const std::string&) -> Result<void> {
+       "off",
+       [](ServeConfig& c, const std::string&) -> Result<void> {
          c.dev = true;
          return Ok();
        }},
@@ -162,22 +164,58 @@ const std::vector<OptionSpec>& Options() {
        ServerSize(&http::ServerOptions::max_header_bytes, 1024, 1 << 20, "max-header-bytes")},
       {"max-connections", "N", "Open connections beyond this are refused with 503.", "10000",
        ServerSize(&http::ServerOptions::max_connections, 1, 1'000'000, "max-connections")},
-      {"header-timeout-ms", "MS", "Time allowed to receive a request's header section.",
-       "10000", ServerMillis(&http::ServerOptions::header_timeout, "header-timeout-ms")},
+      {"header-timeout-ms", "MS", "Time allowed to receive a request's header section.", "10000",
+       ServerMillis(&http::ServerOptions::header_timeout, "header-timeout-ms")},
       {"body-timeout-ms", "MS", "Time allowed to receive a request body.", "30000",
        ServerMillis(&http::ServerOptions::body_timeout, "body-timeout-ms")},
       {"idle-timeout-ms", "MS", "How long an idle keep-alive connection stays open.", "60000",
        ServerMillis(&http::ServerOptions::idle_timeout, "idle-timeout-ms")},
-      {"shutdown-grace-ms", "MS", "How long a graceful stop waits for in-flight requests.",
-       "10000", ServerMillis(&http::ServerOptions::shutdown_grace, "shutdown-grace-ms")},
+      {"write-timeout-ms", "MS",
+       "Time allowed to send one response; a client that does not read is disconnected.", "30000",
+       ServerMillis(&http::ServerOptions::write_timeout, "write-timeout-ms")},
+      {"shutdown-grace-ms", "MS", "How long a graceful stop waits for in-flight requests.", "10000",
+       ServerMillis(&http::ServerOptions::shutdown_grace, "shutdown-grace-ms")},
       {"sqlite-synchronous", "FULL|NORMAL",
        "SQLite durability: FULL (a 201/204 survives a power cut) or NORMAL (survives a "
        "process crash only).",
-       "FULL", [](ServeConfig& c, const std::string& v) -> Result<void> {
+       "FULL",
+       [](ServeConfig& c, const std::string& v) -> Result<void> {
          if (v != "FULL" && v != "NORMAL") {
            return Bad("sqlite-synchronous", "expected FULL or NORMAL, got '" + v + "'");
          }
          c.sqlite_synchronous = v;
+         return Ok();
+       }},
+      {"database-url", "URL",
+       "PostgreSQL instead of SQLite: postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?PARAMS] "
+       "(libpq URL; prefer the environment variable, which `ps` does not show). Several "
+       "replicas may share one database.",
+       "— (SQLite in the data dir)",
+       [](ServeConfig& c, const std::string& v) -> Result<void> {
+         // The value holds a password: the message never quotes it.
+         if (!store::IsPostgresUrl(v)) {
+           return Bad("database-url", "expected a URL starting with postgresql:// or postgres://");
+         }
+         c.database_url = v;
+         return Ok();
+       }},
+      {"database-pool-size", "N", "PostgreSQL connections per service process.", "16",
+       Integer(&ServeConfig::database_pool_size, 1, 1000, "database-pool-size")},
+      {"database-timeout-ms", "MS",
+       "PostgreSQL statement timeout, and the longest wait for a free connection; beyond it a "
+       "request answers 503.",
+       "10000", Integer(&ServeConfig::database_timeout_ms, 1, 3'600'000, "database-timeout-ms")},
+      {"handler-threads", "N",
+       "Threads that run request handlers off the I/O threads, so a database round trip does "
+       "not hold an I/O thread; 0 runs handlers on the I/O threads.",
+       "the pool size with --database-url, else 0",
+       [](ServeConfig& c, const std::string& v) -> Result<void> {
+         int n = -1;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc{} || end != v.data() + v.size() || n < 0 || n > 1024) {
+           return Bad("handler-threads", "expected a whole number from 0 to 1024, got '" + v + "'");
+         }
+         c.handler_threads = n;
          return Ok();
        }},
       {"audit-log", "FILE", "Audit log (JSON lines); an empty value disables it.",
@@ -283,6 +321,10 @@ Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const
     }
     if (auto r = option->set(config, value); !r) return std::move(r).error();
   }
+  // With PostgreSQL, a handler waits for a database round trip; as many handler threads as
+  // connections keep every connection busy without tying up the I/O threads.
+  config.server.handler_threads =
+      config.handler_threads.value_or(config.database_url.empty() ? 0 : config.database_pool_size);
   if (!config.jwt_secret_file.empty() + !config.jwt_secret.empty() +
           !config.jwt_public_key_file.empty() > 1) {
     return Error::Invalid(
@@ -310,6 +352,137 @@ std::vector<std::string> ServeOptionFlags() {
   std::vector<std::string> flags;
   for (const OptionSpec& o : Options()) flags.push_back("--" + o.flag);
   return flags;
+}
+
+namespace {
+
+// The options key commands share with serve; their values go through serve's own setters.
+constexpr std::string_view kSharedKeysFlags[] = {"data-dir", "master-key-file",
+                                                 "sqlite-synchronous"};
+
+bool IsSharedKeysFlag(std::string_view flag) {
+  for (std::string_view shared : kSharedKeysFlags) {
+    if (shared == flag) return true;
+  }
+  return false;
+}
+
+Result<std::int64_t> KeysInteger(const std::string& flag, const std::string& v, std::int64_t min,
+                                 std::int64_t max) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > max) {
+    return Bad(flag, "expected a whole number from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", got '" + v + "'");
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<KeysConfig> ParseKeysConfig(std::string_view command, const std::vector<std::string>& args,
+                                   const EnvLookup& env) {
+  KeysConfig config;
+  config.command = std::string(command);
+  const bool rotate = command == "rotate";
+  const bool retire = command == "retire";
+  if (!rotate && !retire && command != "status") {
+    return Error::Invalid("unknown keys command '" + config.command +
+                          "' (expected init, rotate, status or retire)");
+  }
+  ServeConfig shared;
+  for (std::string_view flag : kSharedKeysFlags) {
+    const OptionSpec* option = FindOption(flag);
+    auto value = env(EnvName(option->flag));
+    if (!value) continue;
+    if (auto r = option->set(shared, *value); !r) {
+      Error e = std::move(r).error();
+      e.message = EnvName(option->flag) + " (" + e.message + ")";
+      return e;
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0) return Error::Invalid("unexpected argument '" + arg + "'");
+    std::string flag = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = flag.find('='); eq != std::string::npos) {
+      inline_value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    if (rotate && flag == "resume") {
+      if (inline_value) return Error::Invalid("--resume takes no value");
+      config.resume = true;
+      continue;
+    }
+    const bool known = IsSharedKeysFlag(flag) || (rotate && flag == "batch-size") ||
+                       ((rotate || retire) && flag == "settle-seconds") ||
+                       (retire && flag == "key-id");
+    if (!known) {
+      return Error::Invalid("unknown option --" + flag + " for keys " + config.command +
+                            " (see token-service keys --help)");
+    }
+    std::string value;
+    if (inline_value) {
+      value = *inline_value;
+    } else {
+      if (i + 1 >= args.size()) return Error::Invalid("--" + flag + " needs a value");
+      value = args[++i];
+    }
+    if (IsSharedKeysFlag(flag)) {
+      if (auto r = FindOption(flag)->set(shared, value); !r) return std::move(r).error();
+    } else if (flag == "batch-size") {
+      auto n = KeysInteger(flag, value, 1, 100'000);
+      if (!n) return std::move(n).error();
+      config.batch_size = *n;
+    } else if (flag == "settle-seconds") {
+      auto n = KeysInteger(flag, value, 0, 3600);
+      if (!n) return std::move(n).error();
+      config.settle_seconds = *n;
+    } else {
+      auto n = KeysInteger(flag, value, 1, 4'294'967'295);
+      if (!n) return std::move(n).error();
+      config.key_id = static_cast<std::uint32_t>(*n);
+    }
+  }
+  config.data_dir = shared.data_dir;
+  config.master_key_file = shared.master_key_file;
+  config.sqlite_synchronous = shared.sqlite_synchronous;
+  if (config.master_key_file.empty()) {
+    return Error::Invalid("keys " + config.command +
+                          " needs --master-key-file FILE: the key file the service uses (with "
+                          "--dev it is " +
+                          config.data_dir + "/dev-master.key)");
+  }
+  if (retire && !config.key_id) return Error::Invalid("keys retire needs --key-id N");
+  return config;
+}
+
+std::string KeysUsage() {
+  return "Usage:\n"
+         "  token-service keys init FILE\n"
+         "      Create a master key file (mode 0600) for --master-key-file; never overwrites.\n"
+         "  token-service keys status --master-key-file FILE [STORE OPTIONS]\n"
+         "      Show each key in FILE, which one is active, and how many stored values depend\n"
+         "      on each (also values under keys missing from FILE). Exit 1 if any are.\n"
+         "  token-service keys rotate --master-key-file FILE [STORE OPTIONS] [--resume]\n"
+         "                            [--batch-size N] [--settle-seconds S]\n"
+         "      Add a new key to FILE, make it active, and re-wrap every stored value under it\n"
+         "      while the service keeps running. --resume adds no key and finishes an\n"
+         "      interrupted rotation. --batch-size: rows per transaction (default 500).\n"
+         "      --settle-seconds: keep re-checking for values the running service still\n"
+         "      sealed under the old key until this long after the key was added (default 10;\n"
+         "      a running service picks up a new key file within 5 s).\n"
+         "  token-service keys retire --master-key-file FILE --key-id N [STORE OPTIONS]\n"
+         "                            [--settle-seconds S]\n"
+         "      Remove key N from FILE, only if it is not active and nothing stored (values\n"
+         "      or the key check) depends on it. Waits until FILE is S seconds old (default\n"
+         "      10) so that running services have seen its active key.\n"
+         "\n"
+         "STORE OPTIONS, as for serve (also from the same TOKEN_SERVICE_* variables):\n"
+         "  --data-dir DIR                 the service's data dir (default: ./data)\n"
+         "  --sqlite-synchronous FULL|NORMAL   (default: FULL)\n"
+         "The master key file may also come from TOKEN_SERVICE_MASTER_KEY_FILE.\n";
 }
 
 std::optional<std::int64_t> ParseDuration(std::string_view text) {

@@ -30,6 +30,13 @@ struct ServeConfig {
   std::string master_key_file;
   bool dev = false;
   std::string sqlite_synchronous = "FULL";
+  // PostgreSQL instead of SQLite when set (postgresql://…; holds a password: never log it,
+  // show store::RedactDatabaseUrl of it instead).
+  std::string database_url;
+  int database_pool_size = 16;
+  std::int64_t database_timeout_ms = 10000;  // statement timeout and pool wait
+  // server.handler_threads unless given: the pool size with PostgreSQL, 0 (inline) with SQLite.
+  std::optional<int> handler_threads;
   std::optional<std::string> audit_log;  // default: <data-dir>/audit.log; "" disables
   std::string log_level = "info";
   bool allow_core_dumps = false;
@@ -46,6 +53,25 @@ Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const
 std::string ServeUsage();
 // Every flag `serve` accepts, with leading dashes (docs and tests check against this).
 std::vector<std::string> ServeOptionFlags();
+
+// Configuration of `token-service keys rotate|status|retire`. The store and key options are the
+// ones `serve` has (same flags, same TOKEN_SERVICE_* variables, same validation), so a key
+// command pointed at the environment of a service finds the same key file and database; other
+// TOKEN_SERVICE_* variables (the service's own) are ignored here, unknown flags are errors.
+struct KeysConfig {
+  std::string command;  // "rotate", "status" or "retire"
+  std::string data_dir = "./data";
+  std::string master_key_file;
+  std::string sqlite_synchronous = "FULL";
+  bool resume = false;                  // rotate: re-wrap what is left, add no key
+  std::int64_t batch_size = 500;        // rotate: rows per transaction
+  std::int64_t settle_seconds = 10;     // rotate, retire: see KeysUsage()
+  std::optional<std::uint32_t> key_id;  // retire: the key to remove (required)
+};
+
+Result<KeysConfig> ParseKeysConfig(std::string_view command, const std::vector<std::string>& args,
+                                   const EnvLookup& env);
+std::string KeysUsage();
 
 // "1h", "30m", "45s", "3600" (seconds), "2d" → seconds.
 std::optional<std::int64_t> ParseDuration(std::string_view text);

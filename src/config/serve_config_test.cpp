@@ -43,6 +43,38 @@ TEST(ServeConfigTest, Defaults) {
   EXPECT_FALSE(c->dev);
 }
 
+TEST(ServeConfigTest, DatabaseUrlSelectsPostgresAndSizesTheHandlerPool) {
+  auto sqlite = Parse({});
+  ASSERT_TRUE(sqlite.ok());
+  EXPECT_TRUE(sqlite->database_url.empty());
+  EXPECT_EQ(sqlite->server.handler_threads, 0);  // SQLite: handlers inline
+
+  Env env{{{"TOKEN_SERVICE_DATABASE_URL", "postgresql://app:pw@db:5432/tokens"}}};
+  auto pg = Parse({"--database-pool-size", "24"}, env);
+  ASSERT_TRUE(pg.ok()) << pg.error().message;
+  EXPECT_EQ(pg->database_url, "postgresql://app:pw@db:5432/tokens");
+  EXPECT_EQ(pg->database_pool_size, 24);
+  EXPECT_EQ(pg->database_timeout_ms, 10000);
+  EXPECT_EQ(pg->server.handler_threads, 24);  // default: one per pooled connection
+
+  auto explicit_threads = Parse({"--database-url=postgres://h/db", "--handler-threads", "0",
+                                 "--database-timeout-ms", "2500"});
+  ASSERT_TRUE(explicit_threads.ok()) << explicit_threads.error().message;
+  EXPECT_EQ(explicit_threads->server.handler_threads, 0);
+  EXPECT_EQ(explicit_threads->database_timeout_ms, 2500);
+  EXPECT_EQ(Parse({"--handler-threads", "8"})->server.handler_threads, 8);
+}
+
+TEST(ServeConfigTest, BadDatabaseUrlIsRefusedWithoutQuotingIt) {
+  auto c = Parse({"--database-url", "mysql://app:hunter2@db/tokens"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("postgresql://"), std::string::npos);
+  EXPECT_EQ(c.error().message.find("hunter2"), std::string::npos);
+  EXPECT_FALSE(Parse({"--database-pool-size", "0"}).ok());
+  EXPECT_FALSE(Parse({"--handler-threads", "-1"}).ok());
+  EXPECT_FALSE(Parse({"--database-timeout-ms", "0"}).ok());
+}
+
 TEST(ServeConfigTest, FlagsBothForms) {
   auto c = Parse({"--listen", "0.0.0.0:9000", "--data-dir=/tmp/x", "--dev", "--threads", "3"});
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -114,6 +146,83 @@ TEST(ServeConfigTest, ConfigurationDocumentListsEveryOption) {
   doc << in.rdbuf();
   for (const std::string& flag : ServeOptionFlags()) {
     EXPECT_NE(doc.str().find("`" + flag), std::string::npos) << flag << " is not documented";
+  }
+}
+
+TEST(KeysConfigTest, SharesStoreOptionsAndEnvironmentWithServe) {
+  Env env{{{"TOKEN_SERVICE_DATA_DIR", "/env-data"},
+           {"TOKEN_SERVICE_MASTER_KEY_FILE", "/env.keys"},
+           {"TOKEN_SERVICE_LISTEN", "0.0.0.0:1"},  // serve's own: ignored here
+           {"TOKEN_SERVICE_SQLITE_SYNCHRONOUS", "NORMAL"}}};
+  auto c = ParseKeysConfig("status", {}, env.Lookup());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->command, "status");
+  EXPECT_EQ(c->data_dir, "/env-data");
+  EXPECT_EQ(c->master_key_file, "/env.keys");
+  EXPECT_EQ(c->sqlite_synchronous, "NORMAL");
+  auto flags =
+      ParseKeysConfig("rotate", {"--data-dir=/d", "--master-key-file", "/k"}, env.Lookup());
+  ASSERT_TRUE(flags.ok()) << flags.error().message;
+  EXPECT_EQ(flags->data_dir, "/d");
+  EXPECT_EQ(flags->master_key_file, "/k");
+  EXPECT_FALSE(flags->resume);
+  EXPECT_EQ(flags->batch_size, 500);
+  EXPECT_EQ(flags->settle_seconds, 10);
+}
+
+TEST(KeysConfigTest, CommandOptions) {
+  auto rotate = ParseKeysConfig(
+      "rotate", {"--master-key-file", "k", "--resume", "--batch-size", "50", "--settle-seconds=0"},
+      Env{}.Lookup());
+  ASSERT_TRUE(rotate.ok()) << rotate.error().message;
+  EXPECT_TRUE(rotate->resume);
+  EXPECT_EQ(rotate->batch_size, 50);
+  EXPECT_EQ(rotate->settle_seconds, 0);
+  auto retire = ParseKeysConfig("retire", {"--master-key-file", "k", "--key-id", "4294967295"},
+                                Env{}.Lookup());
+  ASSERT_TRUE(retire.ok()) << retire.error().message;
+  EXPECT_EQ(retire->key_id, 4294967295u);
+}
+
+TEST(KeysConfigTest, MistakesNameTheProblem) {
+  auto no_file = ParseKeysConfig("rotate", {}, Env{}.Lookup());
+  ASSERT_FALSE(no_file.ok());
+  EXPECT_NE(no_file.error().message.find("--master-key-file"), std::string::npos);
+  auto no_id = ParseKeysConfig("retire", {"--master-key-file", "k"}, Env{}.Lookup());
+  ASSERT_FALSE(no_id.ok());
+  EXPECT_NE(no_id.error().message.find("--key-id"), std::string::npos);
+  EXPECT_FALSE(
+      ParseKeysConfig("retire", {"--master-key-file", "k", "--key-id", "0"}, Env{}.Lookup()).ok());
+  // Options of other commands, or of serve only, are refused.
+  EXPECT_FALSE(
+      ParseKeysConfig("status", {"--master-key-file", "k", "--resume"}, Env{}.Lookup()).ok());
+  EXPECT_FALSE(
+      ParseKeysConfig("rotate", {"--master-key-file", "k", "--key-id", "1"}, Env{}.Lookup()).ok());
+  EXPECT_FALSE(
+      ParseKeysConfig("rotate", {"--master-key-file", "k", "--listen", "h:1"}, Env{}.Lookup())
+          .ok());
+  EXPECT_FALSE(
+      ParseKeysConfig("rotate", {"--master-key-file", "k", "--resume=yes"}, Env{}.Lookup()).ok());
+  EXPECT_FALSE(
+      ParseKeysConfig("rotate", {"--master-key-file", "k", "--batch-size", "0"}, Env{}.Lookup())
+          .ok());
+  EXPECT_FALSE(ParseKeysConfig("rotate", {"--master-key-file", "k", "--sqlite-synchronous", "OFF"},
+                               Env{}.Lookup())
+                   .ok());
+  EXPECT_FALSE(ParseKeysConfig("spin", {"--master-key-file", "k"}, Env{}.Lookup()).ok());
+  EXPECT_FALSE(ParseKeysConfig("status", {"k"}, Env{}.Lookup()).ok());
+  Env bad{{{"TOKEN_SERVICE_SQLITE_SYNCHRONOUS", "OFF"}}};
+  auto env_error = ParseKeysConfig("status", {"--master-key-file", "k"}, bad.Lookup());
+  ASSERT_FALSE(env_error.ok());
+  EXPECT_NE(env_error.error().message.find("TOKEN_SERVICE_SQLITE_SYNCHRONOUS"), std::string::npos);
+}
+
+TEST(KeysConfigTest, UsageNamesEveryCommandAndOption) {
+  const std::string usage = KeysUsage();
+  for (const char* text : {"keys init", "keys status", "keys rotate", "keys retire", "--resume",
+                           "--batch-size", "--settle-seconds", "--key-id", "--data-dir",
+                           "--sqlite-synchronous", "--master-key-file"}) {
+    EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
 }
 

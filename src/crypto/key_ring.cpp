@@ -48,6 +48,7 @@ class Fd {
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   Fd& operator=(Fd&& other) noexcept {
     std::swap(fd_, other.fd_);
     return *this;
@@ -184,6 +185,78 @@ std::string FormatKeyRing(const KeyRing& ring) {
   return out;
 }
 
+// A copy of a key in fresh guarded memory (rings are immutable, so new rings copy their keys).
+MasterKey CopyKey(const MasterKey& k) {
+  return MasterKey(
+      k.id(), SecretBytes(std::string_view(reinterpret_cast<const char*>(k.bytes()), k.size())));
+}
+
+// Opens and exclusively locks the key file at `path`, then makes sure the path still names what
+// was locked: a concurrent writer may have renamed its new file into place while we waited, and
+// our lock would be on the old one.
+Result<Fd> LockKeyFile(const std::string& path) {
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    // rename() would replace the link itself, silently forking the ring from its target.
+    return FileError(path, "is a symbolic link; change the file it points to instead");
+  }
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    Fd candidate(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
+    if (candidate.get() < 0) {
+      const int err = errno;
+      if (err == ENOENT) return FileError(path, "does not exist");
+      return FileError(path, "cannot open: " + ErrnoText(err));
+    }
+    int rc;
+    do {
+      rc = ::flock(candidate.get(), LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return FileError(path, "cannot lock: " + ErrnoText(errno));
+    struct stat locked {};
+    struct stat current {};
+    if (::fstat(candidate.get(), &locked) != 0) {
+      return FileError(path, "cannot stat: " + ErrnoText(errno));
+    }
+    if (::stat(path.c_str(), &current) == 0 && current.st_dev == locked.st_dev &&
+        current.st_ino == locked.st_ino) {
+      return candidate;
+    }
+  }
+  return FileError(path, "keeps being replaced; cannot lock it");
+}
+
+// Replaces the key file at `path` by `ring`: the new text goes to a temporary file beside the
+// old one (same filesystem, so the rename is atomic), which mkstemp creates with mode 0600.
+Result<void> ReplaceKeyFile(const std::string& path, const KeyRing& ring) {
+  std::string temp = path + ".tmp-XXXXXX";
+  Fd out(::mkstemp(temp.data()));
+  if (out.get() < 0) {
+    return FileError(path, "cannot create a temporary file beside it: " + ErrnoText(errno));
+  }
+  std::string text = FormatKeyRing(ring);
+  bool written =
+      ::fchmod(out.get(), 0600) == 0 && WriteAll(out.get(), text) && ::fsync(out.get()) == 0;
+  int err = errno;
+  Wipe(text);
+  if (written && out.Close() != 0) {
+    written = false;
+    err = errno;
+  }
+  if (!written) {
+    ::unlink(temp.c_str());
+    return FileError(path, "cannot write the new key file " + temp + ": " + ErrnoText(err));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(temp.c_str());
+    return FileError(path, "cannot replace it with the new key file: " + ErrnoText(err));
+  }
+  if (!SyncDirectory(DirectoryOf(path))) {
+    return FileError(path, "replaced, but syncing its directory failed: " + ErrnoText(errno));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 MasterKey MasterKey::Generate(std::uint32_t id) {
@@ -228,12 +301,32 @@ Result<std::shared_ptr<const KeyRing>> KeyRing::WithNewActiveKey() const {
   }
   std::vector<MasterKey> keys;
   keys.reserve(keys_.size() + 1);
-  for (const MasterKey& k : keys_) {
-    keys.emplace_back(
-        k.id(), SecretBytes(std::string_view(reinterpret_cast<const char*>(k.bytes()), k.size())));
-  }
+  for (const MasterKey& k : keys_) keys.push_back(CopyKey(k));
   keys.push_back(MasterKey::Generate(max_id + 1));
   return std::shared_ptr<const KeyRing>(new KeyRing(std::move(keys), keys_.size()));
+}
+
+Result<std::shared_ptr<const KeyRing>> KeyRing::WithoutKey(std::uint32_t id) const {
+  if (Find(id) == nullptr) {
+    return Error::Invalid("key id " + std::to_string(id) + " is not in the key ring");
+  }
+  if (id == active_id()) {
+    return Error::Invalid("key id " + std::to_string(id) +
+                          " is the active key; rotate to a new key before retiring it");
+  }
+  std::vector<MasterKey> keys;
+  keys.reserve(keys_.size() - 1);
+  for (const MasterKey& k : keys_) {
+    if (k.id() != id) keys.push_back(CopyKey(k));
+  }
+  return Create(std::move(keys), active_id());
+}
+
+bool KeyRing::SameKeyAs(const KeyRing& other, std::uint32_t id) const {
+  const MasterKey* mine = Find(id);
+  const MasterKey* theirs = other.Find(id);
+  return mine != nullptr && theirs != nullptr && mine->size() == theirs->size() &&
+         sodium_memcmp(mine->bytes(), theirs->bytes(), mine->size()) == 0;
 }
 
 const MasterKey* KeyRing::Find(std::uint32_t id) const {
@@ -353,74 +446,25 @@ Result<void> CreateKeyRingFile(const std::string& path) {
 
 Result<std::uint32_t> AddKeyToRingFile(const std::string& path) {
   if (!internal::SodiumReady()) return Error::Internal("libsodium failed to initialize");
-  struct stat lst {};
-  if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
-    // rename() would replace the link itself, silently forking the ring from its target.
-    return FileError(path, "is a symbolic link; add the key to the file it points to");
-  }
-
-  // Lock the file, then make sure the path still names what we locked: a concurrent adder may
-  // have renamed its new file into place while we waited, and our lock would be on the old one.
-  Fd fd(-1);
-  for (int attempt = 0; fd.get() < 0; ++attempt) {
-    if (attempt == 100) return FileError(path, "keeps being replaced; cannot lock it");
-    Fd candidate(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
-    if (candidate.get() < 0) {
-      const int err = errno;
-      if (err == ENOENT) return FileError(path, "does not exist");
-      return FileError(path, "cannot open: " + ErrnoText(err));
-    }
-    int rc;
-    do {
-      rc = ::flock(candidate.get(), LOCK_EX);
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return FileError(path, "cannot lock: " + ErrnoText(errno));
-    struct stat locked {};
-    struct stat current {};
-    if (::fstat(candidate.get(), &locked) != 0) {
-      return FileError(path, "cannot stat: " + ErrnoText(errno));
-    }
-    if (::stat(path.c_str(), &current) == 0 && current.st_dev == locked.st_dev &&
-        current.st_ino == locked.st_ino) {
-      fd = std::move(candidate);
-    }
-  }
-
-  auto ring = LoadFromFd(fd.get(), path);
+  auto fd = LockKeyFile(path);
+  if (!fd) return std::move(fd).error();
+  auto ring = LoadFromFd(fd->get(), path);
   if (!ring) return std::move(ring).error();
   auto grown = (*ring)->WithNewActiveKey();
   if (!grown) return FileError(path, grown.error().message);
-  const std::uint32_t new_id = (*grown)->active_id();
+  if (auto replaced = ReplaceKeyFile(path, **grown); !replaced) return std::move(replaced).error();
+  return (*grown)->active_id();
+}
 
-  // The new ring goes to a temporary file beside the old one (same filesystem, so the rename
-  // is atomic); mkstemp creates it with mode 0600.
-  std::string temp = path + ".tmp-XXXXXX";
-  Fd out(::mkstemp(temp.data()));
-  if (out.get() < 0) {
-    return FileError(path, "cannot create a temporary file beside it: " + ErrnoText(errno));
-  }
-  std::string text = FormatKeyRing(**grown);
-  bool written =
-      ::fchmod(out.get(), 0600) == 0 && WriteAll(out.get(), text) && ::fsync(out.get()) == 0;
-  int err = errno;
-  Wipe(text);
-  if (written && out.Close() != 0) {
-    written = false;
-    err = errno;
-  }
-  if (!written) {
-    ::unlink(temp.c_str());
-    return FileError(path, "cannot write the new key file " + temp + ": " + ErrnoText(err));
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(temp.c_str());
-    return FileError(path, "cannot replace it with the new key file: " + ErrnoText(err));
-  }
-  if (!SyncDirectory(DirectoryOf(path))) {
-    return FileError(path, "replaced, but syncing its directory failed: " + ErrnoText(errno));
-  }
-  return new_id;
+Result<void> RemoveKeyFromRingFile(const std::string& path, std::uint32_t id) {
+  if (!internal::SodiumReady()) return Error::Internal("libsodium failed to initialize");
+  auto fd = LockKeyFile(path);
+  if (!fd) return std::move(fd).error();
+  auto ring = LoadFromFd(fd->get(), path);
+  if (!ring) return std::move(ring).error();
+  auto shrunk = (*ring)->WithoutKey(id);
+  if (!shrunk) return FileError(path, shrunk.error().message);
+  return ReplaceKeyFile(path, **shrunk);
 }
 
 }  // namespace ts::crypto

@@ -15,8 +15,8 @@
 // retires it: values still wrapped under it will no longer open (see SealedKeyId).
 //
 // Thread-safety: a KeyRing is immutable and safe to share between threads. The file functions
-// may be called from any thread; AddKeyToRingFile serializes concurrent callers (also in other
-// processes) with an exclusive flock on the key file.
+// may be called from any thread; AddKeyToRingFile and RemoveKeyFromRingFile serialize concurrent
+// callers (also in other processes) with an exclusive flock on the key file.
 #pragma once
 
 #include <cstddef>
@@ -64,6 +64,12 @@ class KeyRing {
   // A new ring with every key of this one plus a fresh random key with id max(ids) + 1, which
   // becomes active. Fails (kInvalidArgument) only when the ids are exhausted.
   Result<std::shared_ptr<const KeyRing>> WithNewActiveKey() const;
+  // A new ring with every key of this one but `id`. Fails (kInvalidArgument) if `id` is not in
+  // the ring or is the active key (the active key cannot be retired).
+  Result<std::shared_ptr<const KeyRing>> WithoutKey(std::uint32_t id) const;
+  // True if both rings hold a key with this id and the two keys are byte for byte the same
+  // (compared in constant time).
+  bool SameKeyAs(const KeyRing& other, std::uint32_t id) const;
 
   std::uint32_t active_id() const { return keys_[active_index_].id(); }
   const MasterKey& active() const { return keys_[active_index_]; }
@@ -97,5 +103,11 @@ Result<void> CreateKeyRingFile(const std::string& path);
 // fsync of the directory), so a crash leaves the old file or the new one. Comments in the old
 // file are not kept. Returns the new active id. Errors are kInvalidArgument.
 Result<std::uint32_t> AddKeyToRingFile(const std::string& path);
+
+// Removes the key `id` from an existing key file (retires it), atomically and under the same
+// lock as AddKeyToRingFile. Refuses (kInvalidArgument) if `id` is not in the file or is the
+// active key. Whether stored values still depend on the key is the caller's question (see
+// `token-service keys retire`): values wrapped under a removed key no longer open.
+Result<void> RemoveKeyFromRingFile(const std::string& path, std::uint32_t id);
 
 }  // namespace ts::crypto

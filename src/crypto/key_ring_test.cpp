@@ -155,6 +155,33 @@ TEST(KeyRingTest, WithNewActiveKeyFailsWhenIdsAreExhausted) {
   EXPECT_FALSE((*ring)->WithNewActiveKey().ok());
 }
 
+TEST(KeyRingTest, WithoutKeyDropsAnInactiveKeyAndKeepsTheRest) {
+  auto two = KeyRing::Generate()->WithNewActiveKey();
+  ASSERT_TRUE(two.ok());
+  auto three = (*two)->WithNewActiveKey();
+  ASSERT_TRUE(three.ok());
+  auto without = (*three)->WithoutKey(2);
+  ASSERT_TRUE(without.ok()) << without.error().message;
+  EXPECT_EQ((*without)->ids(), (std::vector<std::uint32_t>{1, 3}));
+  EXPECT_EQ((*without)->active_id(), 3u);
+  EXPECT_TRUE((*without)->SameKeyAs(**three, 1));
+  EXPECT_TRUE((*without)->SameKeyAs(**three, 3));
+  EXPECT_EQ((*three)->ids(), (std::vector<std::uint32_t>{1, 2, 3})) << "original changed";
+
+  auto active = (*three)->WithoutKey(3);
+  ASSERT_FALSE(active.ok());
+  EXPECT_NE(active.error().message.find("active"), std::string::npos);
+  EXPECT_FALSE((*three)->WithoutKey(9).ok());
+}
+
+TEST(KeyRingTest, SameKeyAsComparesBytesOfOneId) {
+  auto a = KeyRing::Generate();
+  auto b = KeyRing::Generate();  // also id 1, other bytes
+  EXPECT_TRUE(a->SameKeyAs(*a, 1));
+  EXPECT_FALSE(a->SameKeyAs(*b, 1));
+  EXPECT_FALSE(a->SameKeyAs(*a, 2)) << "absent id";
+}
+
 // ---- Parsing ----
 
 TEST(ParseKeyRingTest, AcceptsCommentsBlankLinesTabsAndCrlf) {
@@ -436,6 +463,54 @@ TEST_F(KeyFileTest, AddRefusesAMalformedFileAndLeavesItAlone) {
   const std::string text = "tsk1 1 " + Base64(RandomBytes(32)) + "\n";  // no active key
   const std::string path = WriteKeyFile("keys", text);
   EXPECT_FALSE(AddKeyToRingFile(path).ok());
+  EXPECT_TRUE(ReadAll(path) == text);
+}
+
+TEST_F(KeyFileTest, RemoveRetiresAnInactiveKeyAndKeepsTheOthers) {
+  const std::string path = PathOf("keys");
+  ASSERT_TRUE(CreateKeyRingFile(path).ok());
+  ASSERT_TRUE(AddKeyToRingFile(path).ok());
+  ASSERT_TRUE(AddKeyToRingFile(path).ok());
+  auto before = LoadKeyRingFile(path);
+  ASSERT_TRUE(before.ok());
+
+  auto removed = RemoveKeyFromRingFile(path, 1);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(ModeOf(path), 0600u);
+  auto after = LoadKeyRingFile(path);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ((*after)->ids(), (std::vector<std::uint32_t>{2, 3}));
+  EXPECT_EQ((*after)->active_id(), 3u);
+  EXPECT_TRUE((*after)->SameKeyAs(**before, 2));
+  EXPECT_TRUE((*after)->SameKeyAs(**before, 3));
+
+  // A later add continues after the highest id, never reusing a retired one.
+  auto added = AddKeyToRingFile(path);
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(*added, 4u);
+
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"keys"});
+}
+
+TEST_F(KeyFileTest, RemoveRefusesTheActiveKeyAnAbsentIdAndBadFiles) {
+  const std::string path = PathOf("keys");
+  ASSERT_TRUE(CreateKeyRingFile(path).ok());
+  ASSERT_TRUE(AddKeyToRingFile(path).ok());
+  const std::string text = ReadAll(path);
+  auto active = RemoveKeyFromRingFile(path, 2);
+  ASSERT_FALSE(active.ok());
+  EXPECT_NE(active.error().message.find("active"), std::string::npos);
+  EXPECT_FALSE(RemoveKeyFromRingFile(path, 7).ok());
+  EXPECT_TRUE(ReadAll(path) == text) << "a refused removal changed the file";
+
+  EXPECT_FALSE(RemoveKeyFromRingFile(PathOf("absent"), 1).ok());
+  const std::string link = PathOf("link");
+  ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(RemoveKeyFromRingFile(link, 1).ok());
   EXPECT_TRUE(ReadAll(path) == text);
 }
 

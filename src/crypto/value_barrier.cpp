@@ -174,6 +174,30 @@ std::shared_ptr<const KeyRing> ValueBarrier::Keys() const {
   return keys_;
 }
 
+void ValueBarrier::SetMissingKeyHandler(MissingKeyHandler handler) {
+  auto shared = handler ? std::make_shared<const MissingKeyHandler>(std::move(handler)) : nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  on_missing_key_.swap(shared);
+}
+
+std::shared_ptr<const KeyRing> ValueBarrier::KeysFor(
+    const std::vector<std::uint8_t>& sealed) const {
+  std::shared_ptr<const KeyRing> ring;
+  std::shared_ptr<const MissingKeyHandler> handler;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ring = keys_;
+    handler = on_missing_key_;
+  }
+  const std::optional<std::uint32_t> needed = SealedKeyId(sealed);
+  if (!ring || !handler || !needed || ring->Find(*needed) != nullptr) return ring;
+  // The handler (a key file reload) runs without our lock: it calls ReplaceKeyRing, and other
+  // threads must keep sealing and opening meanwhile. Holding `handler` keeps it alive even if it
+  // is removed concurrently.
+  (*handler)(*needed);
+  return Keys();
+}
+
 void ValueBarrier::ReplaceKeyRing(std::shared_ptr<const KeyRing> keys) {
   std::lock_guard<std::mutex> lock(mu_);
   keys_.swap(keys);
@@ -214,7 +238,7 @@ Result<std::vector<std::uint8_t>> ValueBarrier::Seal(std::string_view tenant, st
 Result<SecretBytes> ValueBarrier::Open(std::string_view tenant, std::string_view id,
                                        const std::vector<std::uint8_t>& sealed) const {
   if (!internal::SodiumReady()) return OpenError("libsodium is not initialized");
-  const auto ring = Keys();
+  const auto ring = KeysFor(sealed);
   if (!ring) return OpenError("value barrier has no key ring");
   if (!PlaceFits(tenant, id)) return OpenError("tenant or id too long");
   const std::string place = PlaceBinding(tenant, id);
@@ -229,7 +253,7 @@ Result<SecretBytes> ValueBarrier::Open(std::string_view tenant, std::string_view
 Result<std::vector<std::uint8_t>> ValueBarrier::Rewrap(
     std::string_view tenant, std::string_view id, const std::vector<std::uint8_t>& sealed) const {
   if (!internal::SodiumReady()) return OpenError("libsodium is not initialized");
-  const auto ring = Keys();
+  const auto ring = KeysFor(sealed);
   if (!ring) return OpenError("value barrier has no key ring");
   if (!PlaceFits(tenant, id)) return OpenError("tenant or id too long");
   const std::string place = PlaceBinding(tenant, id);

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -111,12 +112,25 @@ class ValueBarrier {
   // Swaps in a new key ring (e.g. reloaded after a key was added). Calls in flight finish with
   // the ring they started with.
   void ReplaceKeyRing(std::shared_ptr<const KeyRing> keys);
-
- private:
+  // The current key ring (never null unless constructed with null).
   std::shared_ptr<const KeyRing> Keys() const;
 
+  // Called by Open and Rewrap when sealed bytes name a master key id that the current ring
+  // lacks (e.g. another process rotated the key file and re-wrapped this value). The handler may
+  // swap in a fresh ring with ReplaceKeyRing; the call then continues with the ring it finds.
+  // It runs on the caller's thread, outside the barrier's lock, and may run concurrently with
+  // itself. An empty function removes the handler.
+  using MissingKeyHandler = std::function<void(std::uint32_t key_id)>;
+  void SetMissingKeyHandler(MissingKeyHandler handler);
+
+ private:
+  // The ring to open `sealed` with: the current one, or a fresh one if the current ring lacks
+  // the key the bytes name and the missing-key handler brought it in.
+  std::shared_ptr<const KeyRing> KeysFor(const std::vector<std::uint8_t>& sealed) const;
+
   mutable std::mutex mu_;
-  std::shared_ptr<const KeyRing> keys_;  // guarded by mu_
+  std::shared_ptr<const KeyRing> keys_;                      // guarded by mu_
+  std::shared_ptr<const MissingKeyHandler> on_missing_key_;  // guarded by mu_
 };
 
 }  // namespace ts::crypto

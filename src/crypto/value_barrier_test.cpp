@@ -231,8 +231,9 @@ TEST_F(ValueBarrierTest, SplicingTwoSealedValuesFails) {
   // The header and wrapped data key of one value with the ciphertext of another.
   const Bytes a = MustSeal("t", "i", "value-A");
   const Bytes b = MustSeal("t", "i", "value-B");
-  Bytes spliced(a.begin(), a.begin() + kValueNonceAt);
-  spliced.insert(spliced.end(), b.begin() + kValueNonceAt, b.end());
+  ASSERT_EQ(a.size(), b.size());
+  Bytes spliced = a;
+  std::copy(b.begin() + kValueNonceAt, b.end(), spliced.begin() + kValueNonceAt);
   ExpectCleanOpenFailure(barrier_.Open("t", "i", spliced), "spliced");
 }
 
@@ -387,6 +388,47 @@ TEST_F(RotationTest, ReplaceKeyRingSwitchesTheActiveKey) {
   EXPECT_EQ(barrier_.ActiveKeyId(), 2u);
   EXPECT_EQ(SealedKeyId(MustSeal("t", "i", "v")), std::optional<std::uint32_t>(2));
   EXPECT_TRUE(barrier_.Open("t", "i", old_sealed).ok());
+}
+
+TEST_F(RotationTest, MissingKeyHandlerCanBringInTheKeyAndTheOpenSucceeds) {
+  auto two = ring_->WithNewActiveKey();
+  ASSERT_TRUE(two.ok());
+  ValueBarrier newer(*two);
+  auto sealed = newer.Seal("t", "i", "under key 2");
+  ASSERT_TRUE(sealed.ok());
+
+  std::vector<std::uint32_t> asked;
+  barrier_.SetMissingKeyHandler([&](std::uint32_t id) {
+    asked.push_back(id);
+    barrier_.ReplaceKeyRing(*two);
+  });
+  // Keys the ring has never reach the handler.
+  ASSERT_TRUE(barrier_.Open("t", "i", MustSeal("t", "i", "under key 1")).ok());
+  EXPECT_TRUE(asked.empty());
+
+  auto opened = barrier_.Open("t", "i", *sealed);
+  ASSERT_TRUE(opened.ok()) << opened.error().internal;
+  EXPECT_TRUE(opened->view() == "under key 2"sv);
+  EXPECT_EQ(asked, std::vector<std::uint32_t>{2});
+  EXPECT_EQ(barrier_.ActiveKeyId(), 2u);
+}
+
+TEST_F(RotationTest, MissingKeyHandlerThatFindsNothingLeavesACleanFailure) {
+  auto two = ring_->WithNewActiveKey();
+  ASSERT_TRUE(two.ok());
+  auto sealed = ValueBarrier(*two).Seal("t", "i", "v");
+  ASSERT_TRUE(sealed.ok());
+  int calls = 0;
+  barrier_.SetMissingKeyHandler([&](std::uint32_t) { ++calls; });
+  ExpectCleanOpenFailure(barrier_.Open("t", "i", *sealed), "handler found no key");
+  EXPECT_FALSE(barrier_.Rewrap("t", "i", *sealed).ok());
+  EXPECT_EQ(calls, 2);
+  // Garbage names no key id: the handler is not bothered.
+  ExpectCleanOpenFailure(barrier_.Open("t", "i", Bytes{1, 2, 3}), "garbage");
+  EXPECT_EQ(calls, 2);
+  barrier_.SetMissingKeyHandler(nullptr);
+  ExpectCleanOpenFailure(barrier_.Open("t", "i", *sealed), "no handler");
+  EXPECT_EQ(calls, 2);
 }
 
 // ---- Concurrency ----

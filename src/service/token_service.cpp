@@ -75,7 +75,9 @@ TokenService::UpsertOutcome TokenService::Upsert(const Caller& caller, UpsertCom
     }
     auto sealed = barrier_.Seal(caller.tenant, command.id, command.value->view());
     if (!sealed) return {std::move(sealed).error()};
-    store::TokenRecord record{{command.id, command.name, {1, now, now}}, std::move(*sealed)};
+    const std::uint32_t key_id = crypto::SealedKeyId(*sealed).value_or(0);
+    store::TokenRecord record{
+        {command.id, command.name, {1, now, now}}, std::move(*sealed), key_id};
     auto inserted = store_.Insert(caller.tenant, record);
     if (!inserted) {
       Error e = std::move(inserted).error();

@@ -10,10 +10,11 @@ namespace ts::store::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, only followed by a new one.
-// Tenant leads every index so that every query, which always filters by tenant, stays inside
-// one tenant's key range. BINARY collation makes text order bytewise (UTF-8 code units), as
-// the API promises. STRICT makes SQLite reject values of the wrong type instead of storing them.
-constexpr std::array<Migration, 1> kMigrations{{
+// Tenant leads every index (but tokens_by_key_id, see migration 2) so that every query, which
+// always filters by tenant, stays inside one tenant's key range. BINARY collation makes text order
+// bytewise (UTF-8 code units), as the API promises. STRICT makes SQLite reject values of the wrong
+// type instead of storing them.
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "create tokens",
      R"sql(
 CREATE TABLE tokens (
@@ -30,6 +31,31 @@ CREATE INDEX tokens_by_name     ON tokens (tenant, name, id);
 CREATE INDEX tokens_by_version  ON tokens (tenant, version, id);
 CREATE INDEX tokens_by_created  ON tokens (tenant, created_at, id);
 CREATE INDEX tokens_by_modified ON tokens (tenant, modified_at, id);
+)sql"},
+    {2, "key ids of sealed values, and settings",
+     // key_id mirrors the master key id in each sealed value's header (bytes 5..8, big-endian,
+     // after the "tsv1" magic), so key rotation can count and find what still needs an old key
+     // without reading every blob. The UPDATE backfills rows written before this migration;
+     // from now on the service sets key_id on every write. Its index is the one index not led
+     // by tenant: key bookkeeping is the one query that spans all tenants.
+     // settings holds a few named blobs, such as the sealed key check.
+     R"sql(
+ALTER TABLE tokens ADD COLUMN key_id INTEGER NOT NULL DEFAULT 0 CHECK (key_id >= 0);
+UPDATE tokens SET key_id =
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 1, 1)) - 1) << 28) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 2, 1)) - 1) << 24) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 3, 1)) - 1) << 20) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 4, 1)) - 1) << 16) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 5, 1)) - 1) << 12) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 6, 1)) - 1) << 8) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 7, 1)) - 1) << 4) |
+    ((instr('0123456789ABCDEF', substr(hex(substr(sealed_value, 5, 4)), 8, 1)) - 1) << 0)
+  WHERE length(sealed_value) >= 120 AND substr(sealed_value, 1, 4) = X'74737631';
+CREATE INDEX tokens_by_key_id ON tokens (key_id);
+CREATE TABLE settings (
+  name  TEXT NOT NULL COLLATE BINARY PRIMARY KEY,
+  value BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
 )sql"},
 }};
 

@@ -9,6 +9,7 @@
 #include <climits>
 #include <condition_variable>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <string_view>
 #include <system_error>
@@ -37,11 +38,11 @@ constexpr int kMaxReadConnections = 64;
 constexpr std::int64_t kMaxReserve = 1000;
 
 constexpr const char* kGetSql =
-    "SELECT id, name, sealed_value, version, created_at, modified_at FROM tokens"
+    "SELECT id, name, sealed_value, version, created_at, modified_at, key_id FROM tokens"
     " WHERE tenant = ? AND id = ?";
 constexpr const char* kInsertSql =
-    "INSERT INTO tokens (tenant, id, name, sealed_value, version, created_at, modified_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO tokens (tenant, id, name, sealed_value, version, created_at, modified_at, key_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateSql =
     "UPDATE tokens SET name = ?, modified_at = ?, version = version + 1"
     " WHERE tenant = ? AND id = ? AND version = ?";
@@ -49,6 +50,25 @@ constexpr const char* kDeleteSql = "DELETE FROM tokens WHERE tenant = ? AND id =
 constexpr const char* kDeleteVersionSql =
     "DELETE FROM tokens WHERE tenant = ? AND id = ? AND version = ?";
 constexpr const char* kExistsSql = "SELECT 1 FROM tokens WHERE tenant = ? AND id = ?";
+constexpr const char* kGetSettingSql = "SELECT value FROM settings WHERE name = ?";
+constexpr const char* kInsertSettingSql =
+    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
+constexpr const char* kSwapSettingSql =
+    "UPDATE settings SET value = ? WHERE name = ? AND value = ?";
+// key_id is never negative (CHECK), so binding -1 for "skip nothing" keeps one statement per
+// shape. The row-value comparison walks the primary key from `after` (keyset pagination).
+constexpr const char* kListSealedFirstSql =
+    "SELECT tenant, id, sealed_value, key_id FROM tokens WHERE key_id != ?"
+    " ORDER BY tenant, id LIMIT ?";
+constexpr const char* kListSealedAfterSql =
+    "SELECT tenant, id, sealed_value, key_id FROM tokens WHERE (tenant, id) > (?, ?)"
+    " AND key_id != ? ORDER BY tenant, id LIMIT ?";
+// Comparing the whole blob makes the swap a compare-and-swap: a write by the service (or
+// another rotation) between our read and this UPDATE leaves the row alone.
+constexpr const char* kSwapSealedSql =
+    "UPDATE tokens SET sealed_value = ?, key_id = ? WHERE tenant = ? AND id = ? AND sealed_value = "
+    "?";
+constexpr const char* kCountByKeyIdSql = "SELECT key_id, count(*) FROM tokens GROUP BY key_id";
 // Reads the file (a bare SELECT 1 would not), so a broken database shows up in Ping.
 constexpr const char* kPingSql = "SELECT max(version) FROM schema_migrations";
 
@@ -180,6 +200,7 @@ class SqliteTokenStore final : public TokenStore {
       record.token.metadata.version = stmt.ColumnInt64(3);
       record.token.metadata.created_at_ms = stmt.ColumnInt64(4);
       record.token.metadata.modified_at_ms = stmt.ColumnInt64(5);
+      record.key_id = static_cast<std::uint32_t>(stmt.ColumnInt64(6));
       return std::optional<TokenRecord>(std::move(record));
     });
   }
@@ -247,6 +268,7 @@ class SqliteTokenStore final : public TokenStore {
             stmt.BindInt64(5, record.token.metadata.version);
             stmt.BindInt64(6, record.token.metadata.created_at_ms);
             stmt.BindInt64(7, record.token.metadata.modified_at_ms);
+            stmt.BindInt64(8, record.key_id);
             const int rc = stmt.Step();
             if (rc == SQLITE_DONE) return std::monostate{};
             // The primary key decides, atomically; a prior SELECT would race.
@@ -330,6 +352,127 @@ class SqliteTokenStore final : public TokenStore {
       const int rc = stmt.Step();
       if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "ping");
       return Ok();
+    });
+  }
+
+  Result<std::optional<std::vector<std::uint8_t>>> GetSetting(std::string_view name) override {
+    using Out = std::optional<std::vector<std::uint8_t>>;
+    return NoThrow("get setting", [&]() -> Result<Out> {
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(kGetSettingSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      stmt.BindText(1, name);
+      const int rc = stmt.Step();
+      if (rc == SQLITE_DONE) return Out();
+      if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "get setting");
+      return Out(stmt.ColumnBlob(0));
+    });
+  }
+
+  Result<bool> PutSetting(std::string_view name, std::span<const std::uint8_t> value,
+                          const std::optional<std::vector<std::uint8_t>>& expected) override {
+    return NoThrow("put setting", [&]() -> Result<bool> {
+      return InWriteTransaction<bool>("put setting", [&](SqliteConnection& conn) -> Result<bool> {
+        auto prepared = conn.Prepare(expected ? kSwapSettingSql : kInsertSettingSql);
+        if (!prepared.ok()) return std::move(prepared).error();
+        BoundStatement stmt(*prepared);
+        if (expected) {
+          stmt.BindBlob(1, value);
+          stmt.BindText(2, name);
+          stmt.BindBlob(3, *expected);
+        } else {
+          stmt.BindText(1, name);
+          stmt.BindBlob(2, value);
+        }
+        const int rc = stmt.Step();
+        if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "put setting");
+        return sqlite3_changes64(conn.handle()) == 1;
+      });
+    });
+  }
+
+  Result<std::vector<SealedValueRow>> ListSealedValues(
+      const std::optional<SealedValueKey>& after, std::size_t limit,
+      std::optional<std::uint32_t> skip_key_id) override {
+    return NoThrow("list sealed values", [&]() -> Result<std::vector<SealedValueRow>> {
+      if (limit == 0) return Error::Internal("sqlite store list sealed values: limit is 0");
+      const auto bounded = static_cast<std::int64_t>(
+          std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(after ? kListSealedAfterSql : kListSealedFirstSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      int index = 1;
+      if (after) {
+        stmt.BindText(index++, after->tenant);
+        stmt.BindText(index++, after->id);
+      }
+      stmt.BindInt64(index++, skip_key_id ? std::int64_t{*skip_key_id} : -1);
+      stmt.BindInt64(index, bounded);
+      std::vector<SealedValueRow> rows;
+      rows.reserve(static_cast<std::size_t>(std::min(bounded, kMaxReserve)));
+      int rc;
+      while ((rc = stmt.Step()) == SQLITE_ROW) {
+        SealedValueRow row;
+        row.tenant = stmt.ColumnText(0);
+        row.id = stmt.ColumnText(1);
+        row.sealed_value = stmt.ColumnBlob(2);
+        row.key_id = static_cast<std::uint32_t>(stmt.ColumnInt64(3));
+        rows.push_back(std::move(row));
+      }
+      if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "list sealed values");
+      return rows;
+    });
+  }
+
+  Result<std::vector<bool>> SwapSealedValues(std::span<const SealedValueSwap> swaps) override {
+    return NoThrow("swap sealed values", [&]() -> Result<std::vector<bool>> {
+      if (swaps.empty()) return std::vector<bool>();
+      // One transaction for the batch: one commit (and fsync) instead of one per row, while each
+      // UPDATE still decides for its own row whether it may write.
+      return InWriteTransaction<std::vector<bool>>(
+          "swap sealed values", [&](SqliteConnection& conn) -> Result<std::vector<bool>> {
+            std::vector<bool> applied;
+            applied.reserve(swaps.size());
+            auto prepared = conn.Prepare(kSwapSealedSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            for (const SealedValueSwap& swap : swaps) {
+              BoundStatement stmt(*prepared);
+              stmt.BindBlob(1, swap.replacement);
+              stmt.BindInt64(2, swap.replacement_key_id);
+              stmt.BindText(3, swap.tenant);
+              stmt.BindText(4, swap.id);
+              stmt.BindBlob(5, swap.expected);
+              const int rc = stmt.Step();
+              if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "swap sealed value");
+              applied.push_back(sqlite3_changes64(conn.handle()) == 1);
+            }
+            return applied;
+          });
+    });
+  }
+
+  Result<std::map<std::uint32_t, std::int64_t>> CountSealedValuesByKeyId() override {
+    using Out = std::map<std::uint32_t, std::int64_t>;
+    return NoThrow("count by key id", [&]() -> Result<Out> {
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(kCountByKeyIdSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      Out counts;
+      int rc;
+      while ((rc = stmt.Step()) == SQLITE_ROW) {
+        counts[static_cast<std::uint32_t>(stmt.ColumnInt64(0))] = stmt.ColumnInt64(1);
+      }
+      if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "count by key id");
+      return counts;
     });
   }
 

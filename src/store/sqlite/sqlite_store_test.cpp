@@ -172,8 +172,11 @@ TEST(SqliteStoreOpen, SchemaHasTenantLedIndexesAndBinaryCollation) {
   RawDb raw(path);
   EXPECT_THAT(raw.Rows("SELECT name FROM pragma_index_list('tokens') WHERE origin = 'c' "
                        "ORDER BY name"),
-              ::testing::ElementsAre("tokens_by_created", "tokens_by_modified", "tokens_by_name",
-                                     "tokens_by_version"));
+              ::testing::ElementsAre("tokens_by_created", "tokens_by_key_id", "tokens_by_modified",
+                                     "tokens_by_name", "tokens_by_version"));
+  // The one index that spans tenants: key rotation bookkeeping counts per key id.
+  EXPECT_THAT(raw.Rows("SELECT name FROM pragma_index_xinfo('tokens_by_key_id') WHERE key = 1"),
+              ::testing::ElementsAre("key_id"));
   for (const auto& [index, column] :
        std::vector<std::pair<std::string, std::string>>{{"tokens_by_name", "name"},
                                                         {"tokens_by_version", "version"},
@@ -198,6 +201,36 @@ TEST(SqliteStoreMigrations, AppliedOnceAndRecorded) {
   }
   EXPECT_EQ(raw.Rows("SELECT version FROM schema_migrations ORDER BY version"), expected);
   EXPECT_EQ(std::to_string(sqlite::LatestSchemaVersion()), expected.back());
+}
+
+// A database written by a binary from before migration 2 gets key ids from its sealed bytes.
+TEST(SqliteStoreMigrations, KeyIdsAreBackfilledFromSealedHeaders) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  std::ofstream(path).close();  // an empty file is an empty database
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                       " applied_at INTEGER NOT NULL) STRICT"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec(sqlite::Migrations()[0].sql), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations VALUES (1, 0)"), SQLITE_OK);
+    // "tsv1", key id 0x0102A3F4 big-endian, then the rest of a 120-byte minimum.
+    ASSERT_EQ(raw.Exec("INSERT INTO tokens VALUES ('acme', 'sealed', 'n',"
+                       " CAST(X'74737631' || X'0102A3F4' || zeroblob(112) AS BLOB), 1, 0, 0)"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO tokens VALUES ('acme', 'short', 'n',"
+                       " CAST(X'74737631' || X'00000005' AS BLOB), 1, 0, 0)"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO tokens VALUES ('acme', 'other', 'n',"
+                       " CAST(X'00000000' || X'00000005' || zeroblob(112) AS BLOB), 1, 0, 0)"),
+              SQLITE_OK);
+  }
+  auto store = MustOpen(OptionsFor(path));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Get("acme", "sealed")->value().key_id, 0x0102A3F4u);
+  EXPECT_EQ(store->Get("acme", "short")->value().key_id, 0u);  // too short to be tsv1
+  EXPECT_EQ(store->Get("acme", "other")->value().key_id, 0u);  // not tsv1
 }
 
 TEST(SqliteStoreMigrations, NewerSchemaIsRefusedWithoutTouchingTheData) {
