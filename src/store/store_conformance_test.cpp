@@ -1,8 +1,8 @@
 // The TokenStore conformance suite: the behaviour every storage backend must show, written
 // against the TokenStore interface only. Each backend contributes a StoreBackend (a name and a
 // factory for a harness that owns one fresh, empty database) to the instantiation at the end of
-// this file; SQLite is the only one today. Queries are built as q ASTs directly, so the suite
-// does not depend on the q parser.
+// this file: SQLite, and PostgreSQL (a fresh database per test on a throwaway server). Queries are
+// built as q ASTs directly, so the suite does not depend on the q parser.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <latch>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -24,8 +25,10 @@
 #include <utility>
 #include <vector>
 
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/token_store.h"
+#include "support/pg_test_server.h"
 
 namespace ts::store {
 namespace {
@@ -97,6 +100,38 @@ class SqliteHarness final : public StoreHarness {
   std::string path_;
 };
 
+// One fresh database on the test PostgreSQL server (tests/support/pg_test_server.h), dropped
+// at the end of the test.
+class PostgresHarness final : public StoreHarness {
+ public:
+  PostgresHarness() {
+    if (database_.url().empty()) {
+      ADD_FAILURE() << "no PostgreSQL test database: " << database_.error();
+    }
+  }
+
+  Result<std::unique_ptr<TokenStore>> Open() override {
+    if (database_.url().empty()) return Error::Unavailable("no PostgreSQL test database");
+    PostgresOptions options;
+    options.url = database_.url();
+    options.pool_size = 8;
+    options.statement_timeout = std::chrono::seconds(30);
+    return OpenPostgresStore(options);
+  }
+
+  void MarkSchemaNewer() override {
+    std::string error;
+    ASSERT_NE(database_.server(), nullptr);
+    const auto inserted = database_.server()->Query(
+        database_.name(), "INSERT INTO schema_migrations (version, applied_at) VALUES (1000000, 0)",
+        &error);
+    EXPECT_TRUE(inserted.has_value()) << error;
+  }
+
+ private:
+  pgtest::ScopedTestDatabase database_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 
@@ -112,7 +147,7 @@ domain::Token MakeToken(std::string id, std::string name, std::int64_t version =
 }
 
 TokenRecord MakeRecord(domain::Token token, std::vector<std::uint8_t> sealed = {1, 2, 3}) {
-  return TokenRecord{std::move(token), std::move(sealed)};
+  return TokenRecord{std::move(token), std::move(sealed), 0};
 }
 
 FieldType TypeOf(const std::string& field) {
@@ -787,10 +822,142 @@ TEST_P(TokenStoreConformance, DatabaseFromANewerBinaryIsRefused) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Key rotation support: settings, key ids, scanning and swapping sealed values
+
+TEST_P(TokenStoreConformance, KeyIdIsStoredAndReturned) {
+  TokenRecord record = MakeRecord(MakeToken("k", "k"), {5, 6});
+  record.key_id = 4'000'000'000u;  // the full uint32 range must survive
+  ASSERT_TRUE(store_->Insert("acme", record).ok());
+  EXPECT_EQ(MustGet("acme", "k")->key_id, 4'000'000'000u);
+}
+
+TEST_P(TokenStoreConformance, SettingIsAbsentUntilPutAndPutIfAbsentHappensOnce) {
+  auto absent = store_->GetSetting("key_check");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+
+  const std::vector<std::uint8_t> first = {1, 0, 2};
+  auto put = store_->PutSetting("key_check", first, std::nullopt);
+  ASSERT_TRUE(put.ok()) << put.error().internal;
+  EXPECT_TRUE(*put);
+  auto again = store_->PutSetting("key_check", std::vector<std::uint8_t>{9}, std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);  // already there: nothing written
+  EXPECT_EQ(store_->GetSetting("key_check")->value(), first);
+  EXPECT_FALSE(store_->GetSetting("other")->has_value());
+}
+
+TEST_P(TokenStoreConformance, PutSettingWithExpectedIsACompareAndSwap) {
+  const std::vector<std::uint8_t> v1 = {1}, v2 = {2}, v3 = {3};
+  ASSERT_TRUE(*store_->PutSetting("s", v1, std::nullopt));
+  auto stale = store_->PutSetting("s", v3, v2);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(store_->GetSetting("s")->value(), v1);
+  auto swapped = store_->PutSetting("s", v2, v1);
+  ASSERT_TRUE(swapped.ok());
+  EXPECT_TRUE(*swapped);
+  EXPECT_EQ(store_->GetSetting("s")->value(), v2);
+  // Swapping a setting that does not exist writes nothing.
+  auto missing = store_->PutSetting("nope", v1, v1);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(*missing);
+  EXPECT_FALSE(store_->GetSetting("nope")->has_value());
+}
+
+TEST_P(TokenStoreConformance, ListSealedValuesPagesAcrossTenantsInTenantIdOrder) {
+  for (const auto& [tenant, id] : std::vector<std::pair<std::string, std::string>>{
+           {"b", "2"}, {"a", "2"}, {"b", "1"}, {"a", "1"}, {"a", "10"}, {"c", "0"}}) {
+    TokenRecord record = MakeRecord(MakeToken(id, id), {static_cast<std::uint8_t>(id[0])});
+    record.key_id = 7;
+    ASSERT_TRUE(store_->Insert(tenant, record).ok());
+  }
+  std::vector<std::string> seen;
+  std::optional<SealedValueKey> after;
+  for (int page = 0; page < 10; ++page) {
+    auto rows = store_->ListSealedValues(after, 4, std::nullopt);
+    ASSERT_TRUE(rows.ok()) << rows.error().internal;
+    EXPECT_LE(rows->size(), 4u);
+    if (rows->empty()) break;
+    for (const SealedValueRow& row : *rows) {
+      seen.push_back(row.tenant + "/" + row.id);
+      EXPECT_EQ(row.key_id, 7u);
+      EXPECT_EQ(row.sealed_value, std::vector<std::uint8_t>{static_cast<std::uint8_t>(row.id[0])});
+    }
+    after = SealedValueKey{rows->back().tenant, rows->back().id};
+  }
+  EXPECT_THAT(seen, ElementsAre("a/1", "a/10", "a/2", "b/1", "b/2", "c/0"));
+}
+
+TEST_P(TokenStoreConformance, ListSealedValuesCanSkipOneKeyId) {
+  for (const auto& [id, key_id] :
+       std::vector<std::pair<std::string, std::uint32_t>>{{"a", 1}, {"b", 2}, {"c", 1}, {"d", 0}}) {
+    TokenRecord record = MakeRecord(MakeToken(id, id));
+    record.key_id = key_id;
+    ASSERT_TRUE(store_->Insert("acme", record).ok());
+  }
+  auto rows = store_->ListSealedValues(std::nullopt, 100, 1u);
+  ASSERT_TRUE(rows.ok());
+  std::vector<std::string> ids;
+  for (const auto& row : *rows) ids.push_back(row.id);
+  EXPECT_THAT(ids, ElementsAre("b", "d"));
+  auto after_b = store_->ListSealedValues(SealedValueKey{"acme", "b"}, 100, 2u);
+  ASSERT_TRUE(after_b.ok());
+  ids.clear();
+  for (const auto& row : *after_b) ids.push_back(row.id);
+  EXPECT_THAT(ids, ElementsAre("c", "d"));
+}
+
+TEST_P(TokenStoreConformance, SwapSealedValuesReplacesOnlyRowsThatDidNotChange) {
+  Put("acme", MakeToken("same", "same", 1), {1, 1});
+  Put("acme", MakeToken("changed", "changed", 1), {2, 2});
+  Put("globex", MakeToken("same", "same", 1), {1, 1});
+  const std::vector<SealedValueSwap> swaps = {
+      {"acme", "same", {1, 1}, {9, 9, 9}, 2},
+      {"acme", "changed", {2, 0}, {9, 9, 9}, 2},  // stale expectation
+      {"acme", "gone", {1, 1}, {9, 9, 9}, 2},     // no such row
+  };
+  auto applied = store_->SwapSealedValues(swaps);
+  ASSERT_TRUE(applied.ok()) << applied.error().internal;
+  EXPECT_THAT(*applied, ElementsAre(true, false, false));
+
+  auto same = MustGet("acme", "same");
+  EXPECT_EQ(same->sealed_value, (std::vector<std::uint8_t>{9, 9, 9}));
+  EXPECT_EQ(same->key_id, 2u);
+  EXPECT_EQ(same->token.metadata.version, 1);  // a re-wrap is not a new version
+  EXPECT_EQ(same->token.name, "same");
+  EXPECT_EQ(MustGet("acme", "changed")->sealed_value, (std::vector<std::uint8_t>{2, 2}));
+  EXPECT_EQ(MustGet("globex", "same")->sealed_value, (std::vector<std::uint8_t>{1, 1}));
+  EXPECT_FALSE(MustGet("acme", "gone").has_value());
+  auto none = store_->SwapSealedValues({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST_P(TokenStoreConformance, CountSealedValuesByKeyIdFollowsInsertsSwapsAndDeletes) {
+  auto empty = store_->CountSealedValuesByKeyId();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_THAT(*empty, IsEmpty());
+  for (const auto& [id, key_id] :
+       std::vector<std::pair<std::string, std::uint32_t>>{{"a", 1}, {"b", 1}, {"c", 2}}) {
+    TokenRecord record = MakeRecord(MakeToken(id, id), {1});
+    record.key_id = key_id;
+    ASSERT_TRUE(store_->Insert(id == "c" ? "globex" : "acme", record).ok());
+  }
+  using Counts = std::map<std::uint32_t, std::int64_t>;
+  EXPECT_EQ(*store_->CountSealedValuesByKeyId(), (Counts{{1, 2}, {2, 1}}));
+  const std::vector<SealedValueSwap> swaps = {{"acme", "a", {1}, {2}, 2}};
+  ASSERT_TRUE(store_->SwapSealedValues(swaps).ok());
+  ASSERT_TRUE(store_->Delete("acme", "b", std::nullopt).ok());
+  EXPECT_EQ(*store_->CountSealedValuesByKeyId(), (Counts{{2, 2}}));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Backends under test
 
 const StoreBackend kBackends[] = {
     {"Sqlite", [] { return std::unique_ptr<StoreHarness>(std::make_unique<SqliteHarness>()); }},
+    {"Postgres", [] { return std::unique_ptr<StoreHarness>(std::make_unique<PostgresHarness>()); }},
 };
 
 std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) {

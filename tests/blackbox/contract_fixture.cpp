@@ -7,6 +7,8 @@
 #include <limits>
 #include <regex>
 
+#include "support/pg_test_server.h"
+
 namespace bb {
 namespace json = boost::json;
 
@@ -83,6 +85,13 @@ void ContractTest::TearDownTestSuite() {
     for (const std::string& secret : SuiteSecrets()) {
       EXPECT_EQ(output.find(secret), std::string::npos)
           << "a token value appeared in the server's logs or audit log (" << name << ")";
+    }
+    if (!shared.process->database_url().empty()) {
+      std::string ignored;
+      if (const auto* pg = ts::pgtest::SharedPgTestServer(&ignored)) {
+        EXPECT_EQ(output.find(pg->app_password()), std::string::npos)
+            << "the database password appeared in the server's output (" << name << ")";
+      }
     }
   }
   Servers().clear();

@@ -9,7 +9,7 @@
 //     response header or body,
 //   - the server is still alive.
 // At the end of a suite the server's stdout, stderr and audit log are searched for every
-// value the suite wrote.
+// value the suite wrote (and, on PostgreSQL, for the database password).
 // Requests may be made from several threads of one test (Call is thread-safe).
 #pragma once
 

@@ -20,13 +20,16 @@
 
 #include "auth/token_verifier.h"
 #include "blackbox/http_client.h"
+#include "support/pg_test_server.h"
 
 extern char** environ;
 
 namespace bb {
 namespace fs = std::filesystem;
 
-std::vector<Backend> Backends() { return {Backend{"sqlite", {}}}; }
+Backend PostgresBackend() { return Backend{"postgres", {}, true}; }
+
+std::vector<Backend> Backends() { return {Backend{"sqlite", {}}, PostgresBackend()}; }
 
 std::string BinaryPath() {
   const char* path = std::getenv("TS_BINARY");
@@ -213,19 +216,40 @@ CommandResult RunBinary(const std::vector<std::string>& args, const fs::path& wo
 std::unique_ptr<ServerProcess> ServerProcess::Start(const ServerConfig& config,
                                                     std::string* error) {
   std::unique_ptr<ServerProcess> server(new ServerProcess(config));
-  server->jwt_secret_ = RandomHex(32);
+  const ServerProcess* replica_of = config.replica_of;
+  server->jwt_secret_ = replica_of != nullptr ? replica_of->jwt_secret() : RandomHex(32);
   if (!WriteFile(server->secret_file(), server->jwt_secret_ + "\n")) {
     *error = "cannot write " + server->secret_file().string();
     return nullptr;
   }
-  CommandResult keys = RunBinary({"keys", "init", server->key_file().string()}, server->dir());
-  if (keys.exit_code != 0 || !fs::exists(server->key_file())) {
-    *error = "`token-service keys init` failed (exit " + std::to_string(keys.exit_code) +
-             "): " + keys.err + keys.out;
-    return nullptr;
+  if (replica_of != nullptr) {
+    if (!WriteFile(server->key_file(), ReadFile(replica_of->key_file()), 0600)) {
+      *error = "cannot copy the key file of the other replica";
+      return nullptr;
+    }
+  } else {
+    CommandResult keys = RunBinary({"keys", "init", server->key_file().string()}, server->dir());
+    if (keys.exit_code != 0 || !fs::exists(server->key_file())) {
+      *error = "`token-service keys init` failed (exit " + std::to_string(keys.exit_code) +
+               "): " + keys.err + keys.out;
+      return nullptr;
+    }
   }
   std::error_code ec;
   fs::create_directories(server->data_dir(), ec);
+  if (config.backend.postgres) {
+    server->database_url_ = config.database_url;
+    if (server->database_url_.empty() && replica_of != nullptr) {
+      server->database_url_ = replica_of->database_url();
+    }
+    if (server->database_url_.empty()) {
+      ts::pgtest::PgTestServer* pg = ts::pgtest::SharedPgTestServer(error);
+      if (pg == nullptr) return nullptr;
+      server->owned_database_ = pg->CreateDatabase(error);
+      if (server->owned_database_.empty()) return nullptr;
+      server->database_url_ = pg->AppUrl(server->owned_database_);
+    }
+  }
   if (!server->Launch(error)) return nullptr;
   return server;
 }
@@ -247,6 +271,7 @@ bool ServerProcess::Launch(std::string* error) {
                                    "--audit-log",
                                    audit_log_file().string()};
   std::map<std::string, std::string> env;
+  if (!database_url_.empty()) env["TOKEN_SERVICE_DATABASE_URL"] = database_url_;
   if (config_.secret_via_env) {
     env["TOKEN_SERVICE_JWT_SECRET"] = jwt_secret_;
   } else {
@@ -359,6 +384,12 @@ ServerProcess::~ServerProcess() {
     ::kill(pid_, SIGKILL);
     int ignored = 0;
     ::waitpid(pid_, &ignored, 0);
+  }
+  if (!owned_database_.empty()) {
+    std::string ignored;
+    if (auto* pg = ts::pgtest::SharedPgTestServer(&ignored)) {
+      pg->DropDatabase(owned_database_, &ignored);
+    }
   }
 }
 

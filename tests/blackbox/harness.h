@@ -3,9 +3,11 @@
 // on a free loopback port with stdout/stderr captured to files. Readiness is a condition that
 // is polled (the port file appears, then GET /health/ready answers 200), never a fixed sleep.
 //
-// A Backend names a storage backend and carries the extra `serve` arguments it needs (for
-// example a PostgreSQL `--database-url`); contract tests are value-parameterized over
-// Backends(), which today holds only the SQLite default.
+// A Backend names a storage backend and carries the extra `serve` arguments it needs; contract
+// tests are value-parameterized over Backends(): SQLite (the default) and PostgreSQL. For
+// PostgreSQL, every ServerProcess gets a fresh database on the test server
+// (tests/support/pg_test_server.h), passed as TOKEN_SERVICE_DATABASE_URL (not a flag: `ps`
+// would show its password) and dropped when the ServerProcess is destroyed; Restart keeps it.
 //
 // ServerProcess is used from one thread (the test's); its accessors may be read from many.
 #pragma once
@@ -27,14 +29,16 @@ namespace bb {
 struct Backend {
   std::string name;                     // a gtest-safe name: letters, digits, underscore
   std::vector<std::string> serve_args;  // appended to `token-service serve`
+  bool postgres = false;                // a fresh PostgreSQL database per ServerProcess
 };
 
 // gtest prints a parameter with this (instead of its bytes).
 inline void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
-// The backends every contract test runs against. To add PostgreSQL later, append
-// {"postgres", {"--database-url", url}} here (e.g. when an environment variable provides url).
+// The backends every contract test runs against: sqlite and postgres.
 std::vector<Backend> Backends();
+// Only the PostgreSQL backend (for tests of several processes on one database).
+Backend PostgresBackend();
 
 // For INSTANTIATE_TEST_SUITE_P names.
 struct BackendName {
@@ -83,6 +87,12 @@ CommandResult RunBinary(const std::vector<std::string>& args, const std::filesys
 
 struct ServerConfig {
   Backend backend{"sqlite", {}};
+  // With a postgres backend: use this database URL instead of creating a database (it then
+  // belongs to the caller, e.g. several servers sharing one database).
+  std::string database_url;
+  // Another replica of the same service: share its JWT secret, its master key file (a copy)
+  // and, unless database_url is set, its database. It must outlive this server.
+  const class ServerProcess* replica_of = nullptr;
   std::vector<std::string> extra_args;  // e.g. {"--clock-skew", "5"}
   bool secret_via_env = false;          // TOKEN_SERVICE_JWT_SECRET instead of --jwt-secret-file
   std::string log_level;                // passed as --log-level when not empty
@@ -112,6 +122,8 @@ class ServerProcess {
 
   std::uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
+  // The PostgreSQL URL the server uses (empty with SQLite); it holds a password.
+  const std::string& database_url() const { return database_url_; }
   const std::string& jwt_secret() const { return jwt_secret_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
   std::filesystem::path secret_file() const { return dir() / "jwt.secret"; }
@@ -138,6 +150,8 @@ class ServerProcess {
   pid_t pid_ = -1;
   std::optional<int> exit_status_;  // raw waitpid status once reaped
   std::uint16_t port_ = 0;
+  std::string database_url_;
+  std::string owned_database_;  // created by Start, dropped by the destructor
 };
 
 // JWT helpers. Mint: a normal HS256 access token via ts::auth::MintHs256Token.

@@ -1,0 +1,164 @@
+#include "store/postgres/pg_migrations.h"
+
+#include <array>
+#include <string>
+#include <utility>
+
+#include "common/log.h"
+
+namespace ts::store::postgres {
+namespace {
+
+// Append only: a released migration is never edited, only followed by a new one.
+//
+// Portable on purpose (PostgreSQL 15, and what CockroachDB, YugabyteDB and Citus also accept;
+// see docs/scaling.md): plain tables, B-tree indexes, CHECK constraints, no triggers,
+// sequences, extensions or stored procedures. Tenant leads the primary key and every index of
+// `tokens`, so a distributed database can shard by tenant and every query (which always names
+// one tenant) stays on one shard. Timestamps are epoch milliseconds (bigint), like SQLite.
+// tenant and id are ASCII from a fixed alphabet, stored as text COLLATE "C" (byte order);
+// name is bytea because it may hold any UTF-8, including NUL, which text cannot. key_id holds
+// a uint32 (the master key id of the sealed value; see store/token_store.h). `settings` and
+// `schema_migrations` are tiny global tables (reference tables on Citus).
+constexpr std::array<PgMigration, 1> kMigrations{{
+    {1, "create tokens and settings",
+     R"sql(
+CREATE TABLE tokens (
+  tenant       text   COLLATE "C" NOT NULL,
+  id           text   COLLATE "C" NOT NULL,
+  name         bytea  NOT NULL,
+  sealed_value bytea  NOT NULL,
+  version      bigint NOT NULL CHECK (version >= 1),
+  created_at   bigint NOT NULL,
+  modified_at  bigint NOT NULL,
+  key_id       bigint NOT NULL DEFAULT 0 CHECK (key_id >= 0 AND key_id <= 4294967295),
+  PRIMARY KEY (tenant, id)
+);
+CREATE INDEX tokens_by_name     ON tokens (tenant, name, id);
+CREATE INDEX tokens_by_version  ON tokens (tenant, version, id);
+CREATE INDEX tokens_by_created  ON tokens (tenant, created_at, id);
+CREATE INDEX tokens_by_modified ON tokens (tenant, modified_at, id);
+CREATE INDEX tokens_by_key_id   ON tokens (tenant, key_id);
+CREATE TABLE settings (
+  name  text  COLLATE "C" NOT NULL PRIMARY KEY,
+  value bytea NOT NULL
+);
+)sql"},
+}};
+
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version bigint PRIMARY KEY,"
+    " applied_at bigint NOT NULL"  // milliseconds since the Unix epoch
+    ")";
+
+// SQLSTATEs of a migration that lost a race with another replica's: the version row or an
+// object it creates exists already. The loser rolls back and reads the version again.
+bool LostRace(std::string_view sqlstate) {
+  return sqlstate == "23505" ||  // unique_violation (schema_migrations, or a catalog row)
+         sqlstate == "42P07" ||  // duplicate_table (also indexes)
+         sqlstate == "42710" ||  // duplicate_object
+         IsRetryableSqlState(sqlstate);
+}
+
+Result<std::int64_t> CurrentVersion(PgConnection& conn) {
+  auto result =
+      conn.Exec("SELECT coalesce(max(version), 0)::bigint FROM schema_migrations", {}, false);
+  if (!result.ok()) return std::move(result).error();
+  return result->Int8(0, 0);
+}
+
+// Applies every missing migration. Returns true when it finished, false when it lost a race
+// and should be called again.
+Result<bool> MigrateOnce(PgConnection& conn, std::int64_t now_ms) {
+  if (auto created = conn.ExecScript(kCreateMigrationsTable, "create schema_migrations");
+      !created.ok()) {
+    if (LostRace(conn.last_sqlstate())) return false;
+    return std::move(created).error();
+  }
+  for (;;) {
+    auto current = CurrentVersion(conn);
+    if (!current.ok()) return std::move(current).error();
+    if (*current > LatestPgSchemaVersion()) {
+      const std::string text = "database schema version " + std::to_string(*current) +
+                               " is newer than this binary supports (" +
+                               std::to_string(LatestPgSchemaVersion()) +
+                               "); refusing to open it, upgrade the binary";
+      return Error{ErrorCode::kInternal, text, {}, text, {}};
+    }
+    const PgMigration* next = nullptr;
+    for (const PgMigration& migration : kMigrations) {
+      if (migration.version > *current) {
+        next = &migration;
+        break;
+      }
+    }
+    if (next == nullptr) return true;
+
+    if (auto begun = conn.ExecScript("BEGIN", "begin migration"); !begun.ok()) {
+      return std::move(begun).error();
+    }
+    const std::string what = "apply migration " + std::to_string(next->version);
+    auto applied = conn.ExecScript(next->sql, what);
+    if (applied.ok()) {
+      const PgParam params[] = {PgParam::Int8(next->version), PgParam::Int8(now_ms)};
+      auto recorded = conn.Exec(
+          "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", params, false);
+      if (!recorded.ok()) applied = std::move(recorded).error();
+    }
+    if (applied.ok()) applied = conn.ExecScript("COMMIT", "commit migration");
+    if (!applied.ok()) {
+      conn.Rollback();
+      if (LostRace(conn.last_sqlstate())) return false;
+      return std::move(applied).error();
+    }
+    const std::string version = std::to_string(next->version);
+    log::Info("store.migration_applied",
+              {{"version", version}, {"description", next->description}, {"backend", "postgres"}});
+  }
+}
+
+}  // namespace
+
+std::span<const PgMigration> PgMigrations() { return kMigrations; }
+
+std::int64_t LatestPgSchemaVersion() { return kMigrations.back().version; }
+
+Result<void> ApplyPgMigrations(PgConnection& conn, std::int64_t now_ms) {
+  // A session-level lock: held across the migrations' transactions, released by the unlock
+  // below or, if this process dies, by the server when the connection closes.
+  const PgParam key[] = {PgParam::Int8(kMigrationLockKey)};
+  bool locked = false;
+  if (auto lock = conn.Exec("SELECT pg_advisory_lock($1)", key, false); lock.ok()) {
+    locked = true;
+  } else if (conn.last_sqlstate() == "42883") {  // undefined_function
+    log::Warn("store.migration_lock_unavailable",
+              {{"note",
+                "no advisory locks on this database; relying on transactional "
+                "migrations to settle races between replicas"}});
+  } else {
+    return std::move(lock).error();
+  }
+  Result<void> outcome = Ok();
+  for (int attempt = 0;; ++attempt) {
+    auto done = MigrateOnce(conn, now_ms);
+    if (!done.ok()) {
+      outcome = std::move(done).error();
+      break;
+    }
+    if (*done) break;
+    if (attempt >= 10) {
+      outcome = Error::Unavailable("postgres migrations: kept losing races to other replicas");
+      break;
+    }
+  }
+  if (locked) {
+    if (auto unlock = conn.Exec("SELECT pg_advisory_unlock($1)", key, false);
+        !unlock.ok() && outcome.ok()) {
+      return std::move(unlock).error();
+    }
+  }
+  return outcome;
+}
+
+}  // namespace ts::store::postgres

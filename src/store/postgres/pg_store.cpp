@@ -1,0 +1,638 @@
+#include "store/postgres/pg_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_migrations.h"
+#include "store/postgres/pg_query.h"
+
+namespace ts::store {
+namespace {
+
+using postgres::PgConnection;
+using postgres::PgConnectOptions;
+using postgres::PgParam;
+using postgres::PgResult;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxPoolSize = 1000;
+// Rows per FETCH when a regex query scans candidates: large enough to amortize the round
+// trip, small enough that an early stop wastes little.
+constexpr int kFetchBatch = 500;
+// After a failed connect, further connects fail at once for this long, so a database that is
+// down (or a host that swallows packets for connect_timeout) is answered with a quick 503 by
+// every request instead of one slow attempt each.
+constexpr std::chrono::milliseconds kReconnectBackoff{250};
+// Migrations may wait for another replica's migrations (the advisory lock) and may rewrite
+// tables; they get far more time than a request.
+constexpr std::chrono::minutes kMigrationTimeout{10};
+constexpr std::int64_t kMaxReserve = 1000;
+
+constexpr const char* kGetSql =
+    "SELECT id, name, sealed_value, version, created_at, modified_at, key_id FROM tokens"
+    " WHERE tenant = $1 AND id = $2";
+// The primary key decides a create atomically; a prior SELECT would race with other replicas.
+constexpr const char* kInsertSql =
+    "INSERT INTO tokens (tenant, id, name, sealed_value, version, created_at, modified_at,"
+    " key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, id) DO NOTHING";
+// The version check is part of the UPDATE: under READ COMMITTED a concurrent writer makes this
+// one wait for its row lock and then re-check the condition on the new row, so two writers
+// can never both see one version; zero rows means another write (or a delete) won.
+constexpr const char* kUpdateSql =
+    "UPDATE tokens SET name = $1, modified_at = $2, version = version + 1"
+    " WHERE tenant = $3 AND id = $4 AND version = $5";
+constexpr const char* kDeleteSql = "DELETE FROM tokens WHERE tenant = $1 AND id = $2";
+// One statement, one snapshot: whether a row was deleted and, if not, whether one exists (so
+// "absent" and "other version" are told apart on the state the DELETE saw).
+constexpr const char* kDeleteVersionSql =
+    "WITH deleted AS (DELETE FROM tokens WHERE tenant = $1 AND id = $2 AND version = $3"
+    " RETURNING 1)"
+    " SELECT (SELECT count(*) FROM deleted),"
+    " (SELECT count(*) FROM tokens WHERE tenant = $1 AND id = $2)";
+constexpr const char* kGetSettingSql = "SELECT value FROM settings WHERE name = $1";
+constexpr const char* kInsertSettingSql =
+    "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+constexpr const char* kSwapSettingSql =
+    "UPDATE settings SET value = $1 WHERE name = $2 AND value = $3";
+// key_id is never negative (CHECK), so -1 means "skip nothing" with one statement per shape.
+constexpr const char* kListSealedFirstSql =
+    "SELECT tenant, id, sealed_value, key_id FROM tokens WHERE key_id <> $1"
+    " ORDER BY tenant, id LIMIT $2";
+constexpr const char* kListSealedAfterSql =
+    "SELECT tenant, id, sealed_value, key_id FROM tokens WHERE (tenant, id) > ($1, $2)"
+    " AND key_id <> $3 ORDER BY tenant, id LIMIT $4";
+// Comparing the whole value makes it a compare-and-swap against concurrent writers.
+constexpr const char* kSwapSealedSql =
+    "UPDATE tokens SET sealed_value = $1, key_id = $2"
+    " WHERE tenant = $3 AND id = $4 AND sealed_value = $5";
+constexpr const char* kCountByKeyIdSql = "SELECT key_id, count(*) FROM tokens GROUP BY key_id";
+// Touches our own table (a bare SELECT 1 would not notice a missing schema or permission).
+constexpr const char* kPingSql = "SELECT max(version) FROM schema_migrations";
+constexpr const char* kCursorName = "ts_list";
+
+std::int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every public entry point runs inside this, so an exception (std::bad_alloc, a malformed
+// column) becomes an Error instead of crossing the module boundary.
+template <typename Fn>
+auto NoThrow(std::string_view what, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Error::Internal("postgres store " + std::string(what) + ": " + e.what());
+  } catch (...) {
+    return Error::Internal("postgres store " + std::string(what) + ": unknown exception");
+  }
+}
+
+// A fixed number of connection slots, each lent to one thread at a time. A slot's connection
+// is opened on first use and thrown away when it breaks, so the pool heals itself once the
+// database is reachable again. Waiting for a free slot is bounded.
+class ConnectionPool {
+ public:
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, int slot, bool fresh) : pool_(pool), slot_(slot), fresh_(fresh) {}
+    Lease(Lease&& other) noexcept
+        : pool_(other.pool_), slot_(std::exchange(other.slot_, -1)), fresh_(other.fresh_) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (slot_ >= 0) pool_->Release(slot_);
+    }
+    PgConnection& conn() const { return *pool_->slots_[static_cast<std::size_t>(slot_)]; }
+    // Opened for this lease (so a failure cannot be blamed on a stale pooled connection).
+    bool fresh() const { return fresh_; }
+
+   private:
+    ConnectionPool* pool_;
+    int slot_;
+    bool fresh_;
+  };
+
+  ConnectionPool(PgConnectOptions options, int size, std::chrono::milliseconds wait,
+                 std::unique_ptr<PgConnection> first)
+      : options_(std::move(options)), wait_(wait), slots_(static_cast<std::size_t>(size)) {
+    slots_[0] = std::move(first);
+    // Slot 0 (already connected) is handed out first.
+    for (int i = size - 1; i >= 0; --i) idle_.push_back(i);
+  }
+
+  Result<Lease> Acquire(std::string_view what) {
+    int slot = -1;
+    {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, wait_, [&] { return !idle_.empty(); })) {
+        return Error::Unavailable("postgres store " + std::string(what) +
+                                  ": no pooled connection free within the statement timeout");
+      }
+      slot = idle_.back();
+      idle_.pop_back();
+    }
+    // Only the lease holder touches a slot's connection, so no lock is needed below.
+    auto& conn = slots_[static_cast<std::size_t>(slot)];
+    if (conn && !conn->LooksAlive()) conn.reset();
+    if (conn) return Lease(this, slot, false);
+
+    const std::int64_t now = NowMillis();
+    if (now - last_connect_failure_ms_.load() < kReconnectBackoff.count()) {
+      Release(slot);
+      return Error::Unavailable("postgres store " + std::string(what) +
+                                ": database unreachable (a connect failed just now)");
+    }
+    auto connected = PgConnection::Connect(options_);
+    if (!connected.ok()) {
+      last_connect_failure_ms_.store(NowMillis());
+      Release(slot);
+      return std::move(connected).error();
+    }
+    conn = std::move(connected).value();
+    return Lease(this, slot, true);
+  }
+
+ private:
+  void Release(int slot) {
+    auto& conn = slots_[static_cast<std::size_t>(slot)];
+    if (conn && conn->broken()) conn.reset();  // reconnect on the next lease
+    {
+      std::lock_guard lock(mu_);
+      idle_.push_back(slot);
+    }
+    cv_.notify_one();
+  }
+
+  const PgConnectOptions options_;
+  const std::chrono::milliseconds wait_;
+  std::vector<std::unique_ptr<PgConnection>> slots_;  // slot i: only its lease holder's
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int> idle_;  // guarded by mu_
+  std::atomic<std::int64_t> last_connect_failure_ms_{std::numeric_limits<std::int64_t>::min() / 2};
+};
+
+// Whether a failed call may run again on another connection.
+enum class Retry {
+  kNever,       // a write whose outcome is unknown once the connection broke
+  kIdempotent,  // a read: safe to repeat
+};
+
+std::int64_t KeyIdParam(std::optional<std::uint32_t> key_id) {
+  return key_id ? std::int64_t{*key_id} : -1;
+}
+
+class PostgresTokenStore final : public TokenStore {
+ public:
+  explicit PostgresTokenStore(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+
+  Result<std::optional<TokenRecord>> Get(std::string_view tenant, std::string_view id) override {
+    using Out = std::optional<TokenRecord>;
+    return NoThrow("get", [&]() -> Result<Out> {
+      const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id)};
+      return Run<Out>("get", Retry::kIdempotent, [&](PgConnection& conn) -> Result<Out> {
+        auto result = conn.Exec(kGetSql, params, true);
+        if (!result.ok()) return std::move(result).error();
+        if (result->rows() == 0) return Out();
+        TokenRecord record;
+        record.token.id = result->Text(0, 0);
+        record.token.name = result->Text(0, 1);
+        record.sealed_value = result->Blob(0, 2);
+        record.token.metadata.version = result->Int8(0, 3);
+        record.token.metadata.created_at_ms = result->Int8(0, 4);
+        record.token.metadata.modified_at_ms = result->Int8(0, 5);
+        record.key_id = static_cast<std::uint32_t>(result->Int8(0, 6));
+        return Out(std::move(record));
+      });
+    });
+  }
+
+  Result<ListPage> List(const ListQuery& query) override {
+    return NoThrow("list", [&]() -> Result<ListPage> {
+      auto compiled = postgres::CompilePgListQuery(query);
+      if (!compiled.ok()) return std::move(compiled).error();
+      return Run<ListPage>("list", Retry::kIdempotent, [&](PgConnection& conn) {
+        return compiled->regexes.empty() ? ListInSql(conn, query, *compiled)
+                                         : ListWithRegex(conn, query, *compiled);
+      });
+    });
+  }
+
+  Result<void> Insert(std::string_view tenant, const TokenRecord& record) override {
+    return NoThrow("insert", [&]() -> Result<void> {
+      const PgParam params[] = {PgParam::Text(tenant),
+                                PgParam::Text(record.token.id),
+                                PgParam::Bytea(std::string_view(record.token.name)),
+                                PgParam::Bytea(record.sealed_value),
+                                PgParam::Int8(record.token.metadata.version),
+                                PgParam::Int8(record.token.metadata.created_at_ms),
+                                PgParam::Int8(record.token.metadata.modified_at_ms),
+                                PgParam::Int8(record.key_id)};
+      return Run<void>("insert", Retry::kNever, [&](PgConnection& conn) -> Result<void> {
+        auto result = conn.Exec(kInsertSql, params, true);
+        if (!result.ok()) {
+          // ON CONFLICT covers the primary key; a database that reports it anyway is no
+          // different.
+          if (conn.last_sqlstate() == "23505") {
+            return Error::Conflict("A token with this id already exists");
+          }
+          return std::move(result).error();
+        }
+        if (result->affected() != 1) return Error::Conflict("A token with this id already exists");
+        return Ok();
+      });
+    });
+  }
+
+  Result<void> Update(std::string_view tenant, const domain::Token& updated,
+                      std::int64_t expected_version) override {
+    return NoThrow("update", [&]() -> Result<void> {
+      const PgParam params[] = {PgParam::Bytea(std::string_view(updated.name)),
+                                PgParam::Int8(updated.metadata.modified_at_ms),
+                                PgParam::Text(tenant), PgParam::Text(updated.id),
+                                PgParam::Int8(expected_version)};
+      return Run<void>("update", Retry::kNever, [&](PgConnection& conn) -> Result<void> {
+        auto result = conn.Exec(kUpdateSql, params, true);
+        if (!result.ok()) return std::move(result).error();
+        if (result->affected() != 1) {
+          return Error::Conflict("The token was changed or deleted concurrently");
+        }
+        return Ok();
+      });
+    });
+  }
+
+  Result<DeleteOutcome> Delete(std::string_view tenant, std::string_view id,
+                               std::optional<std::int64_t> expected_version) override {
+    return NoThrow("delete", [&]() -> Result<DeleteOutcome> {
+      return Run<DeleteOutcome>(
+          "delete", Retry::kNever, [&](PgConnection& conn) -> Result<DeleteOutcome> {
+            if (!expected_version) {
+              const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id)};
+              auto result = conn.Exec(kDeleteSql, params, true);
+              if (!result.ok()) return std::move(result).error();
+              return result->affected() == 1 ? DeleteOutcome::kDeleted : DeleteOutcome::kAbsent;
+            }
+            const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id),
+                                      PgParam::Int8(*expected_version)};
+            auto result = conn.Exec(kDeleteVersionSql, params, true);
+            if (!result.ok()) return std::move(result).error();
+            if (result->Int8(0, 0) == 1) return DeleteOutcome::kDeleted;
+            return result->Int8(0, 1) > 0 ? DeleteOutcome::kVersionMismatch
+                                          : DeleteOutcome::kAbsent;
+          });
+    });
+  }
+
+  Result<void> Ping() override {
+    return NoThrow("ping", [&]() -> Result<void> {
+      return Run<void>("ping", Retry::kIdempotent, [&](PgConnection& conn) -> Result<void> {
+        auto result = conn.Exec(kPingSql, {}, true);
+        if (!result.ok()) return std::move(result).error();
+        return Ok();
+      });
+    });
+  }
+
+  Result<std::optional<std::vector<std::uint8_t>>> GetSetting(std::string_view name) override {
+    using Out = std::optional<std::vector<std::uint8_t>>;
+    return NoThrow("get setting", [&]() -> Result<Out> {
+      const PgParam params[] = {PgParam::Text(name)};
+      return Run<Out>("get setting", Retry::kIdempotent, [&](PgConnection& conn) -> Result<Out> {
+        auto result = conn.Exec(kGetSettingSql, params, true);
+        if (!result.ok()) return std::move(result).error();
+        if (result->rows() == 0) return Out();
+        return Out(result->Blob(0, 0));
+      });
+    });
+  }
+
+  Result<bool> PutSetting(std::string_view name, std::span<const std::uint8_t> value,
+                          const std::optional<std::vector<std::uint8_t>>& expected) override {
+    return NoThrow("put setting", [&]() -> Result<bool> {
+      if (!postgres::IsPgText(name)) {
+        return Error::Internal("postgres store put setting: the name is not valid text");
+      }
+      std::vector<PgParam> params;
+      if (expected) {
+        params = {PgParam::Bytea(value), PgParam::Text(name), PgParam::Bytea(*expected)};
+      } else {
+        params = {PgParam::Text(name), PgParam::Bytea(value)};
+      }
+      return Run<bool>("put setting", Retry::kNever, [&](PgConnection& conn) -> Result<bool> {
+        auto result = conn.Exec(expected ? kSwapSettingSql : kInsertSettingSql, params, true);
+        if (!result.ok()) return std::move(result).error();
+        return result->affected() == 1;
+      });
+    });
+  }
+
+  Result<std::vector<SealedValueRow>> ListSealedValues(
+      const std::optional<SealedValueKey>& after, std::size_t limit,
+      std::optional<std::uint32_t> skip_key_id) override {
+    using Out = std::vector<SealedValueRow>;
+    return NoThrow("list sealed values", [&]() -> Result<Out> {
+      if (limit == 0) return Error::Internal("postgres store list sealed values: limit is 0");
+      const auto bounded = static_cast<std::int64_t>(
+          std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+      std::vector<PgParam> params;
+      if (after) {
+        params.push_back(PgParam::Text(after->tenant));
+        params.push_back(PgParam::Text(after->id));
+      }
+      params.push_back(PgParam::Int8(KeyIdParam(skip_key_id)));
+      params.push_back(PgParam::Int8(bounded));
+      return Run<Out>(
+          "list sealed values", Retry::kIdempotent, [&](PgConnection& conn) -> Result<Out> {
+            auto result =
+                conn.Exec(after ? kListSealedAfterSql : kListSealedFirstSql, params, true);
+            if (!result.ok()) return std::move(result).error();
+            Out rows;
+            rows.reserve(static_cast<std::size_t>(result->rows()));
+            for (int i = 0; i < result->rows(); ++i) {
+              SealedValueRow row;
+              row.tenant = result->Text(i, 0);
+              row.id = result->Text(i, 1);
+              row.sealed_value = result->Blob(i, 2);
+              row.key_id = static_cast<std::uint32_t>(result->Int8(i, 3));
+              rows.push_back(std::move(row));
+            }
+            return rows;
+          });
+    });
+  }
+
+  Result<std::vector<bool>> SwapSealedValues(std::span<const SealedValueSwap> swaps) override {
+    using Out = std::vector<bool>;
+    return NoThrow("swap sealed values", [&]() -> Result<Out> {
+      if (swaps.empty()) return Out();
+      // One transaction for the batch (one commit, one fsync), while each UPDATE still decides
+      // for its own row whether it may write.
+      return Run<Out>("swap sealed values", Retry::kNever, [&](PgConnection& conn) -> Result<Out> {
+        return InTransaction<Out>(conn, "BEGIN", [&]() -> Result<Out> {
+          Out applied;
+          applied.reserve(swaps.size());
+          for (const SealedValueSwap& swap : swaps) {
+            const PgParam params[] = {
+                PgParam::Bytea(swap.replacement), PgParam::Int8(swap.replacement_key_id),
+                PgParam::Text(swap.tenant), PgParam::Text(swap.id), PgParam::Bytea(swap.expected)};
+            auto result = conn.Exec(kSwapSealedSql, params, true);
+            if (!result.ok()) return std::move(result).error();
+            applied.push_back(result->affected() == 1);
+          }
+          return applied;
+        });
+      });
+    });
+  }
+
+  Result<std::map<std::uint32_t, std::int64_t>> CountSealedValuesByKeyId() override {
+    using Out = std::map<std::uint32_t, std::int64_t>;
+    return NoThrow("count by key id", [&]() -> Result<Out> {
+      return Run<Out>(
+          "count by key id", Retry::kIdempotent, [&](PgConnection& conn) -> Result<Out> {
+            auto result = conn.Exec(kCountByKeyIdSql, {}, true);
+            if (!result.ok()) return std::move(result).error();
+            Out counts;
+            for (int i = 0; i < result->rows(); ++i) {
+              counts[static_cast<std::uint32_t>(result->Int8(i, 0))] = result->Int8(i, 1);
+            }
+            return counts;
+          });
+    });
+  }
+
+ private:
+  // Runs `fn` on a pooled connection. A read that failed because a pooled connection turned
+  // out to be dead (the database restarted since it was last used) runs once more on a new
+  // one; a write does not, since it may have committed before the connection broke (the
+  // client gets 503 and decides). Serialization failures (40001/40P01: nothing was committed)
+  // are retried a few times; PostgreSQL raises them rarely for single statements, serializable
+  // distributed databases more often.
+  template <typename T, typename Fn>
+  Result<T> Run(std::string_view what, Retry retry, Fn&& fn) {
+    for (int attempt = 1;; ++attempt) {
+      auto lease = pool_->Acquire(what);
+      if (!lease.ok()) return std::move(lease).error();
+      Result<T> result = fn(lease->conn());
+      if (result.ok()) return result;
+      PgConnection& conn = lease->conn();
+      const bool stale =
+          retry == Retry::kIdempotent && conn.broken() && !lease->fresh() && attempt == 1;
+      const bool serialization = postgres::IsRetryableSqlState(conn.last_sqlstate()) && attempt < 4;
+      if (!stale && !serialization) return result;
+    }
+  }
+
+  // BEGIN … COMMIT around `body`; any failure rolls back (a connection that cannot roll back
+  // is broken and the pool discards it).
+  template <typename T, typename Body>
+  static Result<T> InTransaction(PgConnection& conn, const char* begin, Body&& body) {
+    if (auto begun = conn.ExecScript(begin, "begin"); !begun.ok()) return std::move(begun).error();
+    Result<T> result = body();
+    if (!result.ok()) {
+      conn.Rollback();
+      return result;
+    }
+    if (auto committed = conn.ExecScript("COMMIT", "commit"); !committed.ok()) {
+      return std::move(committed).error();
+    }
+    return result;
+  }
+
+  static domain::Token TokenFromRow(const PgResult& result, int row) {
+    domain::Token token;
+    token.id = result.Text(row, postgres::kListColumnId);
+    token.name = result.Text(row, postgres::kListColumnName);
+    token.metadata.version = result.Int8(row, postgres::kListColumnVersion);
+    token.metadata.created_at_ms = result.Int8(row, postgres::kListColumnCreated);
+    token.metadata.modified_at_ms = result.Int8(row, postgres::kListColumnModified);
+    return token;
+  }
+
+  // Everything in SQL: one statement, so the page and its total come from one snapshot. The
+  // total is a window count over all matching rows; only an empty page (beyond the end) needs
+  // a separate count.
+  static Result<ListPage> ListInSql(PgConnection& conn, const ListQuery& query,
+                                    const postgres::CompiledPgList& compiled) {
+    std::vector<PgParam> params = compiled.params;
+    params.push_back(PgParam::Int8(query.limit));
+    params.push_back(PgParam::Int8(query.offset));
+    auto result = conn.Exec(compiled.PageSql(query.count_total), params, false);
+    if (!result.ok()) return std::move(result).error();
+    ListPage page;
+    page.items.reserve(static_cast<std::size_t>(result->rows()));
+    for (int i = 0; i < result->rows(); ++i) page.items.push_back(TokenFromRow(*result, i));
+    if (query.count_total) {
+      if (result->rows() > 0) {
+        page.total = result->Int8(0, postgres::kListColumnTotal);
+      } else {
+        auto count = conn.Exec(compiled.CountSql(), compiled.params, false);
+        if (!count.ok()) return std::move(count).error();
+        page.total = count->Int8(0, 0);
+      }
+    }
+    return page;
+  }
+
+  // Regex clauses: the candidates the SQL clauses select stream through a server-side cursor
+  // in a read-only REPEATABLE READ transaction (one snapshot for the page and the total), in
+  // batches; RE2 filters them here, and offset, limit and the total are counted here. Without
+  // a total the scan stops once the page is full.
+  static Result<ListPage> ListWithRegex(PgConnection& conn, const ListQuery& query,
+                                        const postgres::CompiledPgList& compiled) {
+    return InTransaction<ListPage>(
+        conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [&]() -> Result<ListPage> {
+          const std::string declare = std::string("DECLARE ") + kCursorName +
+                                      " NO SCROLL CURSOR FOR " + compiled.CandidatesSql();
+          if (auto declared = conn.Exec(declare, compiled.params, false); !declared.ok()) {
+            return std::move(declared).error();
+          }
+          const std::string fetch =
+              "FETCH FORWARD " + std::to_string(kFetchBatch) + " FROM " + kCursorName;
+          ListPage page;
+          page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
+          std::int64_t matched = 0;
+          for (;;) {
+            if (!query.count_total && static_cast<std::int64_t>(page.items.size()) >= query.limit) {
+              break;
+            }
+            auto batch = conn.Exec(fetch, {}, false);
+            if (!batch.ok()) return std::move(batch).error();
+            for (int i = 0; i < batch->rows(); ++i) {
+              bool all = true;
+              for (const postgres::RegexFilter& filter : compiled.regexes) {
+                const std::string_view text = batch->Bytes(i, filter.column);
+                if (!RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *filter.re)) {
+                  all = false;
+                  break;
+                }
+              }
+              if (!all) continue;
+              ++matched;
+              if (matched > query.offset &&
+                  static_cast<std::int64_t>(page.items.size()) < query.limit) {
+                page.items.push_back(TokenFromRow(*batch, i));
+              }
+            }
+            if (batch->rows() < kFetchBatch) break;
+          }
+          if (query.count_total) page.total = matched;
+          return page;
+        });
+  }
+
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+Result<void> ValidateOptions(const PostgresOptions& options) {
+  if (!IsPostgresUrl(options.url)) {
+    return Error::InvalidField("databaseUrl", "invalid",
+                               "the database URL must start with postgresql:// or postgres://");
+  }
+  if (options.pool_size < 1 || options.pool_size > kMaxPoolSize) {
+    return Error::InvalidField("poolSize", "invalid", "the pool size must be from 1 to 1000");
+  }
+  if (options.statement_timeout.count() < 1 || options.statement_timeout > std::chrono::hours(1)) {
+    return Error::InvalidField("statementTimeout", "invalid",
+                               "the statement timeout must be from 1 ms to 1 h");
+  }
+  if (options.connect_timeout.count() < 1 || options.connect_timeout.count() > 3600) {
+    return Error::InvalidField("connectTimeout", "invalid",
+                               "the connect timeout must be from 1 to 3600 s");
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<TokenStore>> Open(const PostgresOptions& options) {
+  if (auto valid = ValidateOptions(options); !valid.ok()) return std::move(valid).error();
+  PgConnectOptions connect;
+  connect.url = options.url;
+  connect.connect_timeout = options.connect_timeout;
+  connect.statement_timeout = options.statement_timeout;
+
+  const std::string where = RedactDatabaseUrl(options.url);
+  auto conn = PgConnection::Connect(connect);
+  if (!conn.ok()) {
+    Error error = std::move(conn).error();
+    error.message = "cannot connect to the PostgreSQL database " + where;
+    return error;
+  }
+  if (auto set = (*conn)->SetStatementTimeout(kMigrationTimeout); !set.ok()) return set.error();
+  if (auto migrated = postgres::ApplyPgMigrations(**conn, NowMillis()); !migrated.ok()) {
+    return migrated.error();
+  }
+  if (auto set = (*conn)->SetStatementTimeout(options.statement_timeout); !set.ok()) {
+    return set.error();
+  }
+  log::Info("store.opened", {{"backend", "postgres"},
+                             {"database", where},
+                             {"pool_size", std::to_string(options.pool_size)}});
+  auto pool = std::make_unique<ConnectionPool>(std::move(connect), options.pool_size,
+                                               options.statement_timeout, std::move(conn).value());
+  return std::unique_ptr<TokenStore>(std::make_unique<PostgresTokenStore>(std::move(pool)));
+}
+
+}  // namespace
+
+bool IsPostgresUrl(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+std::string RedactDatabaseUrl(std::string_view url) {
+  if (!IsPostgresUrl(url)) return "***";
+  const std::size_t scheme_end = url.find("://") + 3;
+  std::string out(url.substr(0, scheme_end));
+  std::string_view rest = url.substr(scheme_end);
+  const std::size_t query_start = std::min(rest.find('?'), rest.size());
+  std::string_view before_query = rest.substr(0, query_start);
+  std::string_view query = rest.substr(query_start);
+  // The user-info ends at the last '@' (a password may contain '@' or '/').
+  if (const std::size_t at = before_query.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = before_query.substr(0, at);
+    if (const std::size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
+      out.append(userinfo.substr(0, colon));
+      out += ":***";
+    } else {
+      out.append(userinfo);
+    }
+    out += '@';
+    before_query.remove_prefix(at + 1);
+  }
+  out.append(before_query);
+  if (query.empty()) return out;
+  out += '?';
+  query.remove_prefix(1);
+  bool first = true;
+  while (true) {
+    const std::size_t amp = std::min(query.find('&'), query.size());
+    const std::string_view pair = query.substr(0, amp);
+    if (!first) out += '&';
+    first = false;
+    const std::string_view key = pair.substr(0, pair.find('='));
+    if (key == "password" || key == "passfile" || key == "sslpassword") {
+      out.append(key);
+      out += "=***";
+    } else {
+      out.append(pair);
+    }
+    if (amp >= query.size()) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<TokenStore>> OpenPostgresStore(const PostgresOptions& options) {
+  return NoThrow("open", [&] { return Open(options); });
+}
+
+}  // namespace ts::store

@@ -1,0 +1,254 @@
+// Many writers: three service processes on one PostgreSQL database, driven concurrently, as
+// replicas behind a load balancer would be. The contract's write rules must hold across
+// processes because they are enforced by the database (conditional UPDATE, primary key), not by
+// anything inside one process. PostgreSQL only (SQLite is one process's file).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <cstdint>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "blackbox/contract_fixture.h"
+#include "blackbox/harness.h"
+#include "blackbox/http_client.h"
+#include "support/pg_test_server.h"
+
+namespace bb {
+namespace {
+namespace json = boost::json;
+
+// prefix followed by n. Built by appending: GCC 12 at -O3 warns, falsely (-Wrestrict), about
+// "literal" + std::to_string(n) in some inlined contexts, and CI builds with -Werror.
+std::string Named(std::string_view prefix, std::int64_t n) {
+  std::string text(prefix);
+  text += std::to_string(n);
+  return text;
+}
+
+constexpr int kReplicas = 3;
+
+class ReplicasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(database_.url().empty()) << database_.error();
+    for (int i = 0; i < kReplicas; ++i) {
+      ServerConfig config;
+      config.backend = PostgresBackend();
+      config.database_url = database_.url();
+      config.replica_of = replicas_.empty() ? nullptr : replicas_.front().get();
+      std::string error;
+      auto server = ServerProcess::Start(config, &error);
+      ASSERT_NE(server, nullptr) << "replica " << i << ": " << error;
+      replicas_.push_back(std::move(server));
+    }
+    tenant_ = "rep" + RandomHex(6);
+    auth_ = "Bearer " + MintToken(replicas_.front()->jwt_secret(), tenant_, kBothScopes);
+  }
+
+  void TearDown() override {
+    for (auto& replica : replicas_) {
+      std::string status;
+      EXPECT_TRUE(replica->Running(&status)) << "a replica died: " << status << "\n"
+                                             << replica->StderrTail();
+      EXPECT_EQ(replica->Stop(), 0) << replica->StderrTail();
+    }
+    replicas_.clear();  // before the database is dropped
+  }
+
+  std::string Item(const std::string& id) const {
+    return "/ai-service/" + tenant_ + "/agentic/tokens/" + id;
+  }
+
+  // One exchange with replica `index % kReplicas`; status 0 if there was no response.
+  HttpResponse Call(int index, const std::string& method, const std::string& target,
+                    const std::optional<std::string>& body = std::nullopt,
+                    const std::string& content_type = "application/json") {
+    HttpRequest request{method, target, {{"Authorization", auth_}}, body};
+    if (body) request.headers.emplace_back("Content-Type", content_type);
+    ClientOptions options;
+    options.timeout = std::chrono::seconds(60);
+    ExchangeResult r =
+        Send(replicas_[static_cast<std::size_t>(index % kReplicas)]->port(), request, options);
+    if (!r.ok) return HttpResponse{};
+    return r.response;
+  }
+
+  json::value ReadToken(int index, const std::string& id) {
+    HttpResponse r = Call(index, "GET", Item(id));
+    EXPECT_EQ(r.status, 200) << r.Dump();
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    return ec ? json::value() : v;
+  }
+
+  static std::string Body(const json::object& object) { return json::serialize(object); }
+
+  ts::pgtest::ScopedTestDatabase database_;  // declared first: dropped after the replicas stop
+  std::vector<std::unique_ptr<ServerProcess>> replicas_;
+  std::string tenant_;
+  std::string auth_;
+};
+
+// Runs `count` calls of `body(i)` on `threads` threads, all released at once.
+template <typename Fn>
+void Concurrently(int count, Fn&& body) {
+  std::latch start(count);
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      body(i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+TEST_F(ReplicasTest, ThirtyPutsOfOneVersionOverThreeReplicasHaveExactlyOneWinner) {
+  ASSERT_EQ(
+      Call(0, "PUT", Item("contended"), Body({{"name", "start"}, {"value", "sv-" + RandomHex(8)}}))
+          .status,
+      201);
+  std::mutex mu;
+  std::map<int, int> statuses;
+  std::vector<int> winners;
+  Concurrently(30, [&](int i) {
+    HttpResponse r =
+        Call(i, "PUT", Item("contended"),
+             Body({{"name", Named("writer-", i)}, {"metadata", json::object{{"version", 1}}}}));
+    std::lock_guard lock(mu);
+    ++statuses[r.status];
+    if (r.status == 204) winners.push_back(i);
+  });
+  EXPECT_EQ(statuses[204], 1) << "exactly one write may win version 1";
+  EXPECT_EQ(statuses[409], 29);
+  EXPECT_EQ(statuses.size(), 2u) << "only 204 and 409 are expected";
+  ASSERT_EQ(winners.size(), 1u);
+  for (int replica = 0; replica < kReplicas; ++replica) {
+    json::value token = ReadToken(replica, "contended");
+    EXPECT_EQ(Int(At(token, "metadata.version")), 2);
+    EXPECT_EQ(Str(At(token, "name")), Named("writer-", winners.front()));
+  }
+}
+
+TEST_F(ReplicasTest, HundredPatchesOverThreeReplicasEachCountExactlyOnce) {
+  ASSERT_EQ(
+      Call(0, "PUT", Item("patched"), Body({{"name", "p-start"}, {"value", "sv-" + RandomHex(8)}}))
+          .status,
+      201);
+  std::atomic<int> ok{0};
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other{0};
+  Concurrently(100, [&](int i) {
+    json::array ops{json::object{{"op", "REPLACE"}, {"path", "/name"}, {"value", Named("p-", i)}}};
+    HttpResponse r = Call(i, "PATCH", Item("patched"), json::serialize(ops));
+    if (r.status == 204) {
+      ++ok;
+    } else if (r.status == 409) {
+      ++conflicts;  // prepared against version N, found N+1 at commit
+    } else {
+      ++other;
+      ADD_FAILURE() << "PATCH answered " << r.status << ": " << r.Dump();
+    }
+  });
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok.load() + conflicts.load(), 100);
+  EXPECT_GE(ok.load(), 1);
+  for (int replica = 0; replica < kReplicas; ++replica) {
+    json::value token = ReadToken(replica, "patched");
+    EXPECT_EQ(Int(At(token, "metadata.version")), 1 + ok.load())
+        << "every 204 is one version step, and nothing else is";
+  }
+}
+
+TEST_F(ReplicasTest, TwoConcurrentCreatesOfOneIdNeverBothAnswer201) {
+  for (int round = 0; round < 25; ++round) {
+    const std::string id = Named("race-", round);
+    const std::string value = "sv-" + RandomHex(8);
+    std::mutex mu;
+    std::vector<int> statuses;
+    Concurrently(2, [&](int i) {
+      // Two different replicas, the same new id and value (a client retrying a create).
+      HttpResponse r =
+          Call(round + i, "PUT", Item(id), Body({{"name", Named("n", i)}, {"value", value}}));
+      std::lock_guard lock(mu);
+      statuses.push_back(r.status);
+    });
+    ASSERT_EQ(statuses.size(), 2u);
+    const int created = static_cast<int>(std::count(statuses.begin(), statuses.end(), 201));
+    EXPECT_EQ(created, 1) << "round " << round << ": " << statuses[0] << ", " << statuses[1];
+    for (int status : statuses) {
+      // The loser either saw the token and updated it with the same value (204), or lost the
+      // race on the primary key (409).
+      EXPECT_TRUE(status == 201 || status == 204 || status == 409) << status;
+    }
+    const std::int64_t version = Int(At(ReadToken(round, id), "metadata.version"));
+    const bool updated = std::count(statuses.begin(), statuses.end(), 204) == 1;
+    EXPECT_EQ(version, updated ? 2 : 1);
+  }
+}
+
+TEST_F(ReplicasTest, WritesToDifferentTokensNeverInterfere) {
+  // Six workers, two per replica, each with its own tokens: create, rename (with the version),
+  // patch, and delete every third. No request may fail, and the end state is exactly the
+  // sum of the scripts.
+  constexpr int kWorkers = 6;
+  constexpr int kTokensEach = 8;
+  std::atomic<int> unexpected{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  auto expect = [&](const HttpResponse& r, int status, const std::string& what) {
+    if (r.status == status) return;
+    ++unexpected;
+    std::lock_guard lock(mu);
+    failures.push_back(what + Named(": ", r.status) + " " + r.body.substr(0, 200));
+  };
+  Concurrently(kWorkers, [&](int w) {
+    for (int k = 0; k < kTokensEach; ++k) {
+      const std::string id = Named(Named("w", w) + "-", k);
+      const int replica = w + k;  // rotate over the replicas
+      expect(Call(replica, "PUT", Item(id), Body({{"name", id}, {"value", "sv-" + id}})), 201,
+             "create " + id);
+      expect(Call(replica + 1, "PUT", Item(id),
+                  Body({{"name", id + "-renamed"}, {"metadata", json::object{{"version", 1}}}})),
+             204, "rename " + id);
+      json::array ops{
+          json::object{{"op", "REPLACE"}, {"path", "/name"}, {"value", id + "-patched"}}};
+      expect(Call(replica + 2, "PATCH", Item(id), json::serialize(ops)), 204, "patch " + id);
+      if (k % 3 == 0) expect(Call(replica, "DELETE", Item(id)), 204, "delete " + id);
+    }
+  });
+  EXPECT_EQ(unexpected.load(), 0) << ::testing::PrintToString(failures);
+
+  for (int replica = 0; replica < kReplicas; ++replica) {
+    HttpResponse r =
+        Call(replica, "GET", "/ai-service/" + tenant_ + "/agentic/tokens?pageSize=1000");
+    ASSERT_EQ(r.status, 200) << r.Dump();
+    json::array tokens = json::parse(r.body).as_array();
+    std::map<std::string, std::pair<std::string, std::int64_t>> seen;
+    for (const json::value& token : tokens) {
+      seen[Str(At(token, "id"))] = {Str(At(token, "name")), Int(At(token, "metadata.version"))};
+    }
+    std::map<std::string, std::pair<std::string, std::int64_t>> expected;
+    for (int w = 0; w < kWorkers; ++w) {
+      for (int k = 0; k < kTokensEach; ++k) {
+        if (k % 3 == 0) continue;
+        const std::string id = Named(Named("w", w) + "-", k);
+        expected[id] = {id + "-patched", 3};
+      }
+    }
+    EXPECT_EQ(seen, expected) << "replica " << replica;
+  }
+}
+
+}  // namespace
+}  // namespace bb
