@@ -190,7 +190,7 @@ const std::vector<OptionSpec>& Options() {
        "PostgreSQL instead of SQLite: postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?PARAMS] "
        "(libpq URL; prefer the environment variable, which `ps` does not show). Several "
        "replicas may share one database.",
-       "— (SQLite in the data dir)",
+       "none: SQLite in the data dir",
        [](ServeConfig& c, const std::string& v) -> Result<void> {
          // The value holds a password: the message never quotes it.
          if (!store::IsPostgresUrl(v)) {

@@ -552,8 +552,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // The handler may block for a database round trip: it runs on a worker, and the session
     // (which keeps no other operation pending meanwhile) resumes on its strand with the
     // response. The tracked executor counts as work, so the I/O loop (and a graceful stop)
-    // waits for the answer. Only the request (a copy) and the listener's const parts are
-    // touched off the strand.
+    // waits for the answer. Off the strand, only the request (moved into the job) and the
+    // listener's immutable parts are touched.
     auto strand = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
     asio::post(*workers, [self = shared_from_this(), strand = std::move(strand),
                           request = std::move(request), keep_alive]() mutable {
