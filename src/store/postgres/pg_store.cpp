@@ -84,6 +84,11 @@ std::int64_t NowMillis() {
       .count();
 }
 
+std::int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
 // Every public entry point runs inside this, so an exception (std::bad_alloc, a malformed
 // column) becomes an Error instead of crossing the module boundary.
 template <typename Fn>
@@ -145,15 +150,14 @@ class ConnectionPool {
     if (conn && !conn->LooksAlive()) conn.reset();
     if (conn) return Lease(this, slot, false);
 
-    const std::int64_t now = NowMillis();
-    if (now - last_connect_failure_ms_.load() < kReconnectBackoff.count()) {
+    if (SteadyMillis() - last_connect_failure_ms_.load() < kReconnectBackoff.count()) {
       Release(slot);
       return Error::Unavailable("postgres store " + std::string(what) +
                                 ": database unreachable (a connect failed just now)");
     }
     auto connected = PgConnection::Connect(options_);
     if (!connected.ok()) {
-      last_connect_failure_ms_.store(NowMillis());
+      last_connect_failure_ms_.store(SteadyMillis());
       Release(slot);
       return std::move(connected).error();
     }
