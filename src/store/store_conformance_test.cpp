@@ -671,7 +671,7 @@ TEST_P(TokenStoreConformance, NamesSortByUtf8Bytes) {
 
 TEST_P(TokenStoreConformance, PagesNeitherOverlapNorSkip) {
   for (int i = 0; i < 23; ++i) {
-    char id[8];
+    char id[16];
     std::snprintf(id, sizeof id, "p%02d", (i * 7) % 23);  // inserted out of order
     Put("acme", MakeToken(id, "name-" + std::to_string(i % 4), 1 + i % 3, 1'000 + i % 5));
   }

@@ -71,7 +71,7 @@ TEST_P(ListTest, PageSizeDefaultsTo60AndPageNumberTo1) {
   const std::string value = NewValue();
   std::vector<std::string> all;
   for (int i = 64; i >= 0; --i) {  // created in reverse, listed by id
-    char id[8];
+    char id[16];
     std::snprintf(id, sizeof id, "p%03d", i);
     ASSERT_TRUE(Create(t, id, "paged", value));
     all.push_back(id);
@@ -255,7 +255,7 @@ TEST_P(ListTest, PagesNeverOverlapOrSkip) {
   const std::vector<std::string> names = {"dup-b", "dup-a", "dup-c"};
   std::set<std::string> all;
   for (int i = 24; i >= 0; --i) {
-    char id[8];
+    char id[16];
     std::snprintf(id, sizeof id, "pg%02d", (i * 7) % 25);  // scrambled creation order
     ASSERT_TRUE(Create(t, id, names[static_cast<std::size_t>(i) % names.size()], value));
     all.insert(id);
