@@ -57,14 +57,14 @@ std::size_t OffsetOfChar(std::string_view text, std::size_t index) {
   return text.size();
 }
 
-std::string Truncate(std::string_view text) {
+std::string Truncate(std::string_view text, std::size_t max_chars) {
   // Cut on a character boundary so a quote never ends in half a UTF-8 sequence, and replace
   // ill-formed bytes so a message is always valid UTF-8 (it ends up in a JSON body). Each
   // ill-formed byte counts as one character (it becomes one U+FFFD): counting only lead bytes
   // would let a run of stray continuation bytes through uncounted, unbounded in size.
   std::string out;
   std::size_t i = 0;
-  for (std::size_t chars = 0; i < text.size() && chars < kMaxQuotedChars; ++chars) {
+  for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) {
     if (std::size_t len = SequenceLength(text, i); len > 0) {
       out.append(text.substr(i, len));
       i += len;
@@ -77,11 +77,11 @@ std::string Truncate(std::string_view text) {
   return out;
 }
 
-std::string Quote(std::string_view text) {
+std::string Quote(std::string_view text, std::size_t max_chars) {
   // Appending (rather than operator+ on temporaries) also sidesteps a GCC 12 -Wrestrict false
   // positive at -O2.
   std::string out = "'";
-  out += Truncate(text);
+  out += Truncate(text, max_chars);
   out += '\'';
   return out;
 }

@@ -23,11 +23,12 @@ std::size_t CountChars(std::string_view text);
 // Byte offset of the character with 0-based index `index`, or text.size() if there are fewer.
 std::size_t OffsetOfChar(std::string_view text, std::size_t index);
 
-// `text` cut to kMaxQuotedChars characters ("..." marks a cut).
-std::string Truncate(std::string_view text);
+// `text` cut to `max_chars` characters ("..." marks a cut). A message that quotes the input
+// twice gives each quote half of kMaxQuotedChars, so that it never quotes more in all.
+std::string Truncate(std::string_view text, std::size_t max_chars = kMaxQuotedChars);
 
-// Truncate(text) in single quotes.
-std::string Quote(std::string_view text);
+// Truncate(text, max_chars) in single quotes.
+std::string Quote(std::string_view text, std::size_t max_chars = kMaxQuotedChars);
 
 // Byte offset of the first byte that is not part of well-formed UTF-8, or npos.
 std::size_t FindInvalidUtf8(std::string_view text);

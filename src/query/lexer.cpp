@@ -148,14 +148,14 @@ Result<std::string_view> QueryLexer::ScanBalancedGroup() {
   return QueryError(input_, open, "syntax", "'(' is never closed (missing ')')");
 }
 
-std::string DescribeToken(const Token& token, std::string_view input) {
+std::string DescribeToken(const Token& token, std::string_view input, std::size_t max_chars) {
   switch (token.kind) {
     case TokenKind::kEnd:
       return "end of input";
     case TokenKind::kSpace:
       return "white space";
     default:
-      return Quote(input.substr(token.offset, token.length));
+      return Quote(input.substr(token.offset, token.length), max_chars);
   }
 }
 

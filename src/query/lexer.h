@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "query/error_text.h"
 #include "query/query.h"
 
 namespace ts::query::internal {
@@ -69,6 +70,7 @@ class QueryLexer {
 };
 
 // Describes a token for a message: "end of input", "white space" or its quoted text.
-std::string DescribeToken(const Token& token, std::string_view input);
+std::string DescribeToken(const Token& token, std::string_view input,
+                          std::size_t max_chars = kMaxQuotedChars);
 
 }  // namespace ts::query::internal

@@ -32,6 +32,7 @@ using internal::DescribeToken;
 using internal::LexContext;
 using internal::QueryError;
 using internal::QueryLexer;
+using internal::kMaxQuotedChars;
 using internal::Quote;
 using internal::Token;
 using internal::TokenKind;
@@ -135,7 +136,8 @@ class QueryParser {
       if (auto keyword = RejectKeyword(*name, true)) return *std::move(keyword);
       return Fail(
           colon->offset, "syntax",
-          "expected ':' after field " + Quote(name->text) + ", found " + DescribeToken(*colon, q_));
+          "expected ':' after field " + Quote(name->text, kMaxQuotedChars / 2) + ", found " +
+              DescribeToken(*colon, q_, kMaxQuotedChars / 2));
     }
     const FieldSpec* spec = schema_.Find(name->text);
     if (spec == nullptr) {

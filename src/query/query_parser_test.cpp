@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -268,6 +269,15 @@ TEST(ParseQueryTest, InvalidRegexMessageQuotesAtMost100CharactersOfIt) {
   std::string pattern = "(" + std::string(300, 'x');
   std::string message = ErrorMessage("name:~" + pattern);
   EXPECT_EQ(message.find(std::string(101, 'x')), std::string::npos) << message;
+}
+
+TEST(ParseQueryTest, MessageQuotingTwoFragmentsQuotesAtMost100CharactersInAll) {
+  // "expected ':' after field '<name>', found '<next>'" quotes the input twice.
+  const std::string message = ErrorMessage(std::string(300, 'a') + "\"" + std::string(300, 'b') + "\"");
+  EXPECT_THAT(message, HasSubstr("expected ':'"));
+  const auto count = [&](char c) { return std::count(message.begin(), message.end(), c); };
+  EXPECT_LE(count('a') + count('b'), 100 + 2) << message;  // + the "a" of "after", "found"
+  EXPECT_GE(count('b'), 20) << message;                      // both fragments are still quoted
 }
 
 TEST(ParseQueryTest, RegexOnlyOnStringFields) {
