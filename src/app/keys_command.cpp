@@ -22,6 +22,7 @@
 #include "crypto/value_barrier.h"
 #include "service/key_check.h"
 #include "service/key_rotation.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace ts::app {
@@ -62,6 +63,17 @@ Result<KeysContext> OpenContext(const config::KeysConfig& config) {
   auto ring = crypto::LoadKeyRingFile(config.master_key_file);
   if (!ring) return std::move(ring).error();
   context.barrier = std::make_unique<crypto::ValueBarrier>(std::move(ring).value());
+  if (!config.database_url.empty()) {
+    context.database = store::RedactDatabaseUrl(config.database_url);
+    store::PostgresOptions options;
+    options.url = config.database_url;
+    options.pool_size = 1;
+    options.statement_timeout = std::chrono::milliseconds(config.database_timeout_ms);
+    auto opened = store::OpenPostgresStore(options);
+    if (!opened) return std::move(opened).error();
+    context.store = std::move(opened).value();
+    return context;
+  }
   context.database = config.data_dir + "/tokens.db";
   // Opening a path that does not exist would create an empty database there, and a typo in
   // --data-dir would then "succeed" on nothing.
@@ -78,6 +90,13 @@ Result<KeysContext> OpenContext(const config::KeysConfig& config) {
   if (!opened) return std::move(opened).error();
   context.store = std::move(opened).value();
   return context;
+}
+
+// The store options of a suggested follow-up command. A database URL may hold a password, so
+// it is never printed: the hint refers to the environment variable instead.
+std::string StoreArgs(const config::KeysConfig& config) {
+  if (!config.database_url.empty()) return " --database-url \"$TOKEN_SERVICE_DATABASE_URL\"";
+  return " --data-dir " + config.data_dir;
 }
 
 Error Mismatch(const config::KeysConfig& config, const KeysContext& context, const Error& e) {
@@ -253,7 +272,7 @@ int Rotate(const config::KeysConfig& config) {
   for (std::uint32_t id : Retirable(*barrier.Keys(), *usage)) {
     std::cout << "key id " << id << " no longer protects anything; retire it with: "
               << "token-service keys retire --master-key-file " << config.master_key_file
-              << " --data-dir " << config.data_dir << " --key-id " << id << "\n";
+              << StoreArgs(config) << " --key-id " << id << "\n";
   }
   if (last.failed > 0) {
     PrintFailedRows(last);
@@ -310,11 +329,11 @@ int Status(const config::KeysConfig& config) {
   if (on_old_keys > 0) {
     std::cout << on_old_keys << " value(s) still depend on older keys; finish the rotation with: "
               << "token-service keys rotate --resume --master-key-file " << config.master_key_file
-              << " --data-dir " << config.data_dir << "\n";
+              << StoreArgs(config) << "\n";
   }
   for (std::uint32_t id : Retirable(*ring, *usage)) {
     std::cout << "key id " << id << " can be retired: token-service keys retire --master-key-file "
-              << config.master_key_file << " --data-dir " << config.data_dir << " --key-id " << id
+              << config.master_key_file << StoreArgs(config) << " --key-id " << id
               << "\n";
   }
   return unreadable ? 1 : 0;
@@ -359,14 +378,14 @@ int Retire(const config::KeysConfig& config) {
     std::cerr << "token-service: refusing to retire key id " << id << ": " << it->second
               << " stored value(s) still depend on it; finish the rotation first with: "
               << "token-service keys rotate --resume --master-key-file " << config.master_key_file
-              << " --data-dir " << config.data_dir << "\n";
+              << StoreArgs(config) << "\n";
     return 1;
   }
   if (usage->key_check_key == id) {
     std::cerr << "token-service: refusing to retire key id " << id
               << ": the key check still depends on it; finish the rotation first with: "
               << "token-service keys rotate --resume --master-key-file " << config.master_key_file
-              << " --data-dir " << config.data_dir << "\n";
+              << StoreArgs(config) << "\n";
     return 1;
   }
   if (auto removed = crypto::RemoveKeyFromRingFile(config.master_key_file, id); !removed) {

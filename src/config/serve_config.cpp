@@ -358,7 +358,8 @@ namespace {
 
 // The options key commands share with serve; their values go through serve's own setters.
 constexpr std::string_view kSharedKeysFlags[] = {"data-dir", "master-key-file",
-                                                 "sqlite-synchronous"};
+                                                 "sqlite-synchronous", "database-url",
+                                                 "database-timeout-ms"};
 
 bool IsSharedKeysFlag(std::string_view flag) {
   for (std::string_view shared : kSharedKeysFlags) {
@@ -448,6 +449,8 @@ Result<KeysConfig> ParseKeysConfig(std::string_view command, const std::vector<s
   config.data_dir = shared.data_dir;
   config.master_key_file = shared.master_key_file;
   config.sqlite_synchronous = shared.sqlite_synchronous;
+  config.database_url = shared.database_url;
+  config.database_timeout_ms = shared.database_timeout_ms;
   if (config.master_key_file.empty()) {
     return Error::Invalid("keys " + config.command +
                           " needs --master-key-file FILE: the key file the service uses (with "
@@ -482,6 +485,9 @@ std::string KeysUsage() {
          "STORE OPTIONS, as for serve (also from the same TOKEN_SERVICE_* variables):\n"
          "  --data-dir DIR                 the service's data dir (default: ./data)\n"
          "  --sqlite-synchronous FULL|NORMAL   (default: FULL)\n"
+         "  --database-url URL             the service's PostgreSQL instead of SQLite\n"
+         "                                 (better from TOKEN_SERVICE_DATABASE_URL)\n"
+         "  --database-timeout-ms MS       statement timeout (default: 10000)\n"
          "The master key file may also come from TOKEN_SERVICE_MASTER_KEY_FILE.\n";
 }
 

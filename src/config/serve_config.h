@@ -63,6 +63,8 @@ struct KeysConfig {
   std::string data_dir = "./data";
   std::string master_key_file;
   std::string sqlite_synchronous = "FULL";
+  std::string database_url;             // PostgreSQL instead of SQLite in data_dir
+  std::int64_t database_timeout_ms = 10000;
   bool resume = false;                  // rotate: re-wrap what is left, add no key
   std::int64_t batch_size = 500;        // rotate: rows per transaction
   std::int64_t settle_seconds = 10;     // rotate, retire: see KeysUsage()

@@ -170,6 +170,26 @@ TEST(KeysConfigTest, SharesStoreOptionsAndEnvironmentWithServe) {
   EXPECT_EQ(flags->settle_seconds, 10);
 }
 
+TEST(KeysConfigTest, DatabaseUrlSelectsPostgreSqlLikeServe) {
+  Env env{{{"TOKEN_SERVICE_DATABASE_URL", "postgresql://u:pw@db/tokens"}}};
+  auto c = ParseKeysConfig("status", {"--master-key-file", "k"}, env.Lookup());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->database_url, "postgresql://u:pw@db/tokens");
+  EXPECT_EQ(c->database_timeout_ms, 10000);
+  auto flag = ParseKeysConfig(
+      "rotate",
+      {"--master-key-file", "k", "--database-url", "postgres://x/y", "--database-timeout-ms=500"},
+      Env{}.Lookup());
+  ASSERT_TRUE(flag.ok()) << flag.error().message;
+  EXPECT_EQ(flag->database_url, "postgres://x/y");
+  EXPECT_EQ(flag->database_timeout_ms, 500);
+  // The same validation as serve's option.
+  auto bad = ParseKeysConfig("status", {"--master-key-file", "k", "--database-url", "mysql://x"},
+                             Env{}.Lookup());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("database-url"), std::string::npos);
+}
+
 TEST(KeysConfigTest, CommandOptions) {
   auto rotate = ParseKeysConfig(
       "rotate", {"--master-key-file", "k", "--resume", "--batch-size", "50", "--settle-seconds=0"},

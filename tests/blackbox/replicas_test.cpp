@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <latch>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/token_verifier.h"
 #include "blackbox/contract_fixture.h"
 #include "blackbox/harness.h"
 #include "blackbox/http_client.h"
@@ -247,6 +249,87 @@ TEST_F(ReplicasTest, WritesToDifferentTokensNeverInterfere) {
       }
     }
     EXPECT_EQ(seen, expected) << "replica " << replica;
+  }
+}
+
+// The key runbook on PostgreSQL: `keys rotate` against the shared database while the three
+// replicas serve, the new key file handed to the others, then status and retire.
+TEST_F(ReplicasTest, KeysRotateStatusAndRetireWorkOnTheSharedDatabase) {
+  constexpr int kTokens = 12;
+  std::vector<std::string> values;
+  for (int i = 0; i < kTokens; ++i) {
+    values.push_back("sv-rot-" + RandomHex(10));
+    ASSERT_EQ(Call(i, "PUT", Item(Named("rot-", i)),
+                   Body({{"name", Named("name-", i)}, {"value", values.back()}}))
+                  .status,
+              201);
+  }
+  const std::filesystem::path key_file = replicas_.front()->key_file();
+  const std::map<std::string, std::string> env = {
+      {"TOKEN_SERVICE_DATABASE_URL", database_.url()}};
+  auto keys = [&](const std::string& command, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"keys", command, "--master-key-file", key_file.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunBinary(args, replicas_.front()->dir(), std::chrono::seconds(60), env);
+  };
+
+  CommandResult before = keys("status");
+  EXPECT_EQ(before.exit_code, 0) << before.out << before.err;
+  EXPECT_NE(before.out.find("key id 1 (active): 12 value(s), and the key check\n"),
+            std::string::npos)
+      << before.out;
+
+  CommandResult rotated = keys("rotate", {"--settle-seconds", "0"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out << rotated.err;
+  EXPECT_NE(rotated.out.find("re-wrapped 12 stored value(s) under master key id 2"),
+            std::string::npos)
+      << rotated.out;
+  // Hints for the next step never print the URL (it holds a password).
+  EXPECT_EQ(rotated.out.find(database_.url()), std::string::npos) << rotated.out;
+  EXPECT_EQ(rotated.err.find(database_.url()), std::string::npos) << rotated.err;
+  for (std::size_t r = 1; r < replicas_.size(); ++r) {
+    std::filesystem::copy_file(key_file, replicas_[r]->key_file(),
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+
+  CommandResult status = keys("status");
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_NE(status.out.find("key id 1: 0 value(s)\n"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("key id 2 (active): 12 value(s), and the key check\n"),
+            std::string::npos)
+      << status.out;
+  CommandResult retired = keys("retire", {"--key-id", "1", "--settle-seconds", "0"});
+  ASSERT_EQ(retired.exit_code, 0) << retired.out << retired.err;
+  EXPECT_EQ(ReadFile(key_file).find("tsk1 1 "), std::string::npos) << "key 1 is still there";
+  for (std::size_t r = 1; r < replicas_.size(); ++r) {
+    std::filesystem::copy_file(key_file, replicas_[r]->key_file(),
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+
+  // Every replica, without a restart, still accepts each token's own value and only that.
+  for (int i = 0; i < kTokens; ++i) {
+    for (int replica = 0; replica < kReplicas; ++replica) {
+      EXPECT_EQ(Call(replica, "PUT", Item(Named("rot-", i)),
+                     Body({{"name", Named("name-", i)},
+                           {"value", values[static_cast<std::size_t>(i)]}}))
+                    .status,
+                204)
+          << "token " << i << " on replica " << replica;
+    }
+  }
+  for (int replica = 0; replica < kReplicas; ++replica) {
+    // A fresh subject per probe: the service slows down callers that repeat mismatches.
+    auto bearer = ts::auth::MintHs256Token(replicas_.front()->jwt_secret(), tenant_, kBothScopes,
+                                           "prober-" + RandomHex(6), NowSeconds(), 3600);
+    ASSERT_TRUE(bearer.ok());
+    HttpRequest request{"PUT",
+                        Item(Named("rot-", replica)),
+                        {{"Authorization", "Bearer " + bearer.value()},
+                         {"Content-Type", "application/json"}},
+                        Body({{"name", "x"}, {"value", "sv-other-" + RandomHex(8)}})};
+    ExchangeResult r = Send(replicas_[static_cast<std::size_t>(replica)]->port(), request);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.response.status, 400) << "replica " << replica << "\n" << r.response.Dump();
   }
 }
 
