@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -60,6 +61,9 @@ struct StoreBackend {
   std::string name;
   std::function<std::unique_ptr<StoreHarness>()> make_harness;
 };
+
+// How CTest and GoogleTest show the parameter: its name, not its bytes.
+void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 
 class SqliteHarness final : public StoreHarness {
  public:
