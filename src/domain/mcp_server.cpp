@@ -1,0 +1,138 @@
+#include "domain/mcp_server.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace ts::domain {
+namespace {
+
+// RFC 9110 `tchar`: the characters of an HTTP field name.
+bool IsTokenChar(char c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return kSpecials.find(c) != std::string_view::npos;
+}
+
+bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<void> ValidateMcpServerType(std::string_view type) {
+  if (type == kMcpServerTypeCustom) return Ok();
+  if (type == "dynamic") {
+    return Error::InvalidField("type", "unsupported",
+                               "MCP servers of type dynamic are not supported; use custom");
+  }
+  return Error::InvalidField("type", "invalid", "type must be custom");
+}
+
+Result<void> ValidateMcpTransport(std::string_view transport) {
+  if (transport == kMcpTransportStreamableHttp || transport == kMcpTransportSse) return Ok();
+  if (transport.empty()) {
+    return Error::InvalidField("transport", "required",
+                               "transport is required: streamable_http or sse");
+  }
+  return Error::InvalidField("transport", "invalid", "transport must be streamable_http or sse");
+}
+
+Result<void> ValidateMcpServerUrl(std::string_view url) {
+  constexpr std::string_view kField = "config.url";
+  if (url.empty()) return Error::InvalidField(std::string(kField), "required", "config.url is required");
+  if (url.size() > kMaxUrlBytes) {
+    return Error::InvalidField(std::string(kField), "tooLong",
+                               "config.url must be at most 2048 bytes long");
+  }
+  // An agent dials this URL; white space or control characters would make it ambiguous to
+  // whichever HTTP client parses it next.
+  if (std::any_of(url.begin(), url.end(), [](char c) {
+        const auto b = static_cast<unsigned char>(c);
+        return b <= 0x20 || b == 0x7f;
+      })) {
+    return Error::InvalidField(std::string(kField), "invalid",
+                               "config.url must not contain white space or control characters");
+  }
+  std::string_view rest;
+  if (StartsWithNoCase(url, "https://")) {
+    rest = url.substr(8);
+  } else if (StartsWithNoCase(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return Error::InvalidField(std::string(kField), "invalid",
+                               "config.url must be an absolute http:// or https:// URL");
+  }
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  const std::size_t at = authority.rfind('@');
+  const std::string_view host_port = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  if (host_port.empty() || host_port.front() == ':') {
+    return Error::InvalidField(std::string(kField), "invalid", "config.url must name a host");
+  }
+  return Ok();
+}
+
+Result<void> ValidateHeaderName(std::string_view name, std::string_view field) {
+  const std::string f(field);
+  if (name.empty()) return Error::InvalidField(f, "blank", f + " must not be empty");
+  if (name.size() > kMaxHeaderNameBytes) {
+    return Error::InvalidField(f, "tooLong", f + " must be at most 256 characters long");
+  }
+  if (!std::all_of(name.begin(), name.end(), IsTokenChar)) {
+    return Error::InvalidField(f, "invalid",
+                               f + " must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
+  }
+  return Ok();
+}
+
+Result<void> ValidateMcpServer(const McpServer& server) {
+  if (auto r = ValidateName(server.name, "name"); !r) return r;
+  if (auto r = ValidateMcpServerType(server.type); !r) return r;
+  if (auto r = ValidateMcpTransport(server.transport); !r) return r;
+  if (auto r = ValidateMcpServerUrl(server.config.url); !r) return r;
+  if (server.config.authorization_header_name) {
+    if (auto r = ValidateHeaderName(*server.config.authorization_header_name,
+                                    "config.authorizationHeaderName");
+        !r) {
+      return r;
+    }
+  }
+  if (server.config.authorization_header_token_id) {
+    if (auto r = ValidateResourceId(*server.config.authorization_header_token_id,
+                                    "config.authorizationHeaderToken.id");
+        !r) {
+      return r;
+    }
+  }
+  return Ok();
+}
+
+const query::ResourceSchema& McpServerSchema() {
+  using query::FieldType;
+  static const query::ResourceSchema schema{
+      {
+          {"id", FieldType::kString, true},
+          {"name", FieldType::kString, true},
+          {"enabled", FieldType::kBoolean, true},
+          {"type", FieldType::kString, true},
+          {"transport", FieldType::kString, true},
+          {"config.url", FieldType::kString, true},
+          {"config.authorizationHeaderName", FieldType::kString, false},
+          {"config.authorizationHeaderToken.id", FieldType::kString, false},
+          {"metadata.version", FieldType::kInteger, true},
+          {"metadata.createdAt", FieldType::kTimestamp, true},
+          {"metadata.modifiedAt", FieldType::kTimestamp, true},
+      },
+      {"id", "name", "enabled", "type", "transport", "config", "config.url",
+       "config.authorizationHeaderName", "config.authorizationHeaderToken",
+       "config.authorizationHeaderToken.id", "metadata", "metadata.version", "metadata.createdAt",
+       "metadata.modifiedAt"},
+      {},
+  };
+  return schema;
+}
+
+}  // namespace ts::domain
