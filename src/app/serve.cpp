@@ -206,7 +206,7 @@ int Serve(const config::ServeConfig& config) {
   auto keys = LoadKeys(config, database);
   if (!keys) return Fail(keys.error());
 
-  Result<std::unique_ptr<store::TokenStore>> store = Error::Internal("no store opened");
+  Result<std::unique_ptr<store::Store>> store = Error::Internal("no store opened");
   if (postgres) {
     store::PostgresOptions pg_options;
     pg_options.url = config.database_url;

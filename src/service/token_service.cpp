@@ -32,6 +32,23 @@ std::string_view OutcomeOf(const Error& e) {
 
 }  // namespace
 
+Error ReferencedError(std::string_view what, const std::string& id,
+                      const std::vector<store::Referrer>& referrers) {
+  Error e = Error::Invalid(std::string(what) + " " + id.substr(0, 100) +
+                           " is referenced by " + std::to_string(referrers.size()) +
+                           (referrers.size() == 1 ? " resource" : " resources") +
+                           "; remove the references first, or delete with force=true to remove "
+                           "them");
+  for (const store::Referrer& referrer : referrers) {
+    // field: where the reference sits, as a path from the referrer's collection.
+    e.details.push_back(ErrorDetail{referrer.kind + "/" + referrer.id + "/" + referrer.field,
+                                    "referenced",
+                                    "referenced by " + referrer.kind + " " + referrer.id +
+                                        " in " + referrer.field});
+  }
+  return e;
+}
+
 bool Precondition::Matches(std::int64_t version) const {
   return any || std::find(versions.begin(), versions.end(), version) != versions.end();
 }
@@ -160,7 +177,9 @@ Result<WriteResult> TokenService::Patch(const Caller& caller, const std::string&
 Result<void> TokenService::Delete(const Caller& caller, const std::string& id, bool force,
                                   const std::optional<Precondition>& if_match) {
   const std::string_view action = force ? "token.delete_forced" : "token.delete";
-  std::optional<std::int64_t> expected;
+  store::DeleteRequest request;
+  request.references = force ? store::ReferencePolicy::kRemove : store::ReferencePolicy::kRefuse;
+  request.now_ms = clock_.NowMillis();
   if (if_match) {
     auto found = store_.Get(caller.tenant, id);
     if (!found) return std::move(found).error();
@@ -168,18 +187,25 @@ Result<void> TokenService::Delete(const Caller& caller, const std::string& id, b
       Audit(caller, action, id, "precondition_failed");
       return PreconditionFailed(id);
     }
-    expected = found->value().token.metadata.version;
+    request.expected_version = found->value().token.metadata.version;
   }
-  // No resource can reference a token yet (agents and MCP servers come later), so `force`
-  // changes nothing today; it is accepted and validated so clients can already send it.
-  auto deleted = store_.Delete(caller.tenant, id, expected);
+  auto deleted = store_.Delete(caller.tenant, id, request);
   if (!deleted) return std::move(deleted).error();
-  if (*deleted == store::DeleteOutcome::kVersionMismatch) {
-    Audit(caller, action, id, "precondition_failed");
-    return PreconditionFailed(id);
+  switch (deleted->outcome) {
+    case store::DeleteOutcome::kVersionMismatch:
+      Audit(caller, action, id, "precondition_failed");
+      return PreconditionFailed(id);
+    case store::DeleteOutcome::kReferenced:
+      Audit(caller, action, id, "referenced");
+      return ReferencedError("Token", id, deleted->referrers);
+    case store::DeleteOutcome::kDeleted:
+      Audit(caller, action, id, "success");
+      return Ok();
+    case store::DeleteOutcome::kAbsent:
+      Audit(caller, action, id, "absent");
+      return Ok();
   }
-  Audit(caller, action, id, *deleted == store::DeleteOutcome::kDeleted ? "success" : "absent");
-  return Ok();
+  return Error::Internal("token delete: unknown outcome");
 }
 
 }  // namespace ts::service

@@ -49,6 +49,10 @@ struct WriteResult {
   std::int64_t version = 0;
 };
 
+// The 400 of a refused delete: one detail per referrer, naming its kind, id and field.
+Error ReferencedError(std::string_view what, const std::string& id,
+                      const std::vector<store::Referrer>& referrers);
+
 class TokenService {
  public:
   TokenService(store::TokenStore& store, const crypto::ValueBarrier& barrier, const Clock& clock,
@@ -69,7 +73,9 @@ class TokenService {
                             const std::vector<domain::PatchOperation>& ops,
                             const std::optional<Precondition>& if_match);
 
-  // Idempotent: deleting an absent token succeeds (unless If-Match was given: 412).
+  // Idempotent: deleting an absent token succeeds (unless If-Match was given: 412). A token
+  // referenced by an MCP server is a 400 listing every referrer, unless `force`: then the
+  // references are removed (each referrer's version + 1) in the same transaction.
   Result<void> Delete(const Caller& caller, const std::string& id, bool force,
                       const std::optional<Precondition>& if_match);
 

@@ -1,4 +1,4 @@
-// SQLite implementation of TokenStore: WAL mode, versioned migrations, one transaction per
+// SQLite implementation of Store (tokens and MCP servers): WAL mode, versioned migrations, one transaction per
 // write, synchronous=FULL by default. Regular expressions are evaluated by a registered SQL
 // function backed by RE2, so they behave exactly as the q parser validated them.
 // Thread-safe: one writer connection (writes queue for it, and SQLite's write lock serializes
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "store/token_store.h"
+#include "store/mcp_server_store.h"
 
 namespace ts::store {
 
@@ -26,6 +26,6 @@ struct SqliteOptions {
 
 // Opens (creating if needed) and migrates the database. kInvalidArgument for bad options;
 // kInternal when the file cannot be opened, or its schema is newer than this binary knows.
-Result<std::unique_ptr<TokenStore>> OpenSqliteStore(const SqliteOptions& options);
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
 
 }  // namespace ts::store
