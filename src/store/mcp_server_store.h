@@ -23,6 +23,9 @@ class McpServerStore {
   virtual Result<std::optional<domain::McpServer>> GetMcpServer(std::string_view tenant,
                                                                 std::string_view id) = 0;
 
+  // Filters, sorts and pages as TokenStore::List, over domain::McpServerSchema() fields.
+  virtual Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) = 0;
+
   // Inserts a new server (version 1 expected). kConflict if (tenant, id) exists;
   // kInvalidArgument naming config.authorizationHeaderToken.id if that token does not exist
   // in the tenant.

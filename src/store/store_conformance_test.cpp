@@ -990,6 +990,22 @@ class McpServerConformance : public TokenStoreConformance {
     return std::move(got).value();
   }
 
+  // The server with this id, as a list returns it (every field, like a get).
+  domain::McpServer MustListOne(const std::string& tenant, const std::string& id) {
+    Clause by_id;
+    by_id.field = "id";
+    by_id.type = FieldType::kString;
+    by_id.kind = Clause::Kind::kCompare;
+    by_id.comparisons.push_back({CompareOp::kEq, id});
+    auto page = store_->ListMcpServers(MakeList(tenant, {by_id}));
+    EXPECT_TRUE(page.ok());
+    if (!page.ok() || page->items.size() != 1) {
+      ADD_FAILURE() << "no single server " << id;
+      return {};
+    }
+    return page->items.front();
+  }
+
   static DeleteRequest Force(std::int64_t now_ms) {
     DeleteRequest request;
     request.references = ReferencePolicy::kRemove;
@@ -1190,6 +1206,85 @@ TEST_P(McpServerConformance, ForcedDeleteRemovesEveryReferenceWithVersionAndModi
   auto again = store_->Delete("acme", "tok", Force(60'000));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->outcome, DeleteOutcome::kAbsent);
+}
+
+Clause McpClause(std::string field, FieldType type, Clause::Kind kind,
+                 std::vector<query::Literal> values = {}, std::string pattern = {}) {
+  Clause clause;
+  clause.field = std::move(field);
+  clause.type = type;
+  clause.kind = kind;
+  for (auto& value : values) clause.comparisons.push_back({CompareOp::kEq, std::move(value)});
+  clause.pattern = std::move(pattern);
+  return clause;
+}
+
+std::vector<std::string> ServerIds(const Page<domain::McpServer>& page) {
+  std::vector<std::string> ids;
+  for (const auto& server : page.items) ids.push_back(server.id);
+  return ids;
+}
+
+TEST_P(McpServerConformance, ListFiltersBooleansNestedFieldsAndAbsentReferences) {
+  Put("acme", MakeToken("tok", "n"));
+  domain::McpServer a = MakeServer("a", std::string("tok"), "Alpha");
+  a.config.url = "https://orders.example.com/mcp";
+  domain::McpServer b = MakeServer("b", std::nullopt, "beta");
+  b.enabled = false;
+  b.transport = "sse";
+  b.config.authorization_header_name.reset();
+  domain::McpServer c = MakeServer("c", std::string("tok"), "Gamma");
+  c.enabled = false;
+  PutServer("acme", c);
+  PutServer("acme", a);
+  PutServer("acme", b);
+  PutServer("globex", MakeServer("a", std::nullopt, "other tenant"));
+
+  auto list = [&](std::vector<Clause> clauses, std::vector<query::SortKey> sort = {}) {
+    ListQuery query = MakeList("acme", std::move(clauses), std::move(sort));
+    auto page = store_->ListMcpServers(query);
+    EXPECT_TRUE(page.ok()) << page.error().message << " / " << page.error().internal;
+    return page.ok() ? ServerIds(*page) : std::vector<std::string>{"<error>"};
+  };
+  using K = Clause::Kind;
+  EXPECT_THAT(list({}), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {true})}),
+              ElementsAre("a"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {false})}),
+              ElementsAre("b", "c"));
+  EXPECT_THAT(list({McpClause("config.url", FieldType::kString, K::kRegex, {}, "ORDERS")}),
+              ElementsAre("a"));
+  EXPECT_THAT(list({McpClause("transport", FieldType::kString, K::kCompare, {std::string("sse")})}),
+              ElementsAre("b"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderToken.id", FieldType::kString,
+                              K::kCompare, {std::string("tok")})}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderToken.id", FieldType::kString,
+                              K::kMissing)}),
+              ElementsAre("b"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderName", FieldType::kString, K::kExists)}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderName", FieldType::kString, K::kRegex, {},
+                              "auth")}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(list({McpClause("name", FieldType::kString, K::kRegex, {}, "^[ab]")}),
+              ElementsAre("a", "b"));
+
+  query::SortKey enabled_desc;
+  enabled_desc.field = "enabled";
+  enabled_desc.type = FieldType::kBoolean;
+  enabled_desc.descending = true;
+  query::SortKey by_name;
+  by_name.field = "name";
+  EXPECT_THAT(list({}, {enabled_desc}), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(list({}, {by_name}), ElementsAre("a", "c", "b"));  // bytewise: uppercase first
+
+  ListQuery paged = MakeList("acme", {}, {}, /*limit=*/1, /*offset=*/1, /*count_total=*/true);
+  auto page = store_->ListMcpServers(paged);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ServerIds(*page), ElementsAre("b"));
+  EXPECT_EQ(page->total, 3);
+  ExpectSameServer(MustListOne("acme", "a"), a);
 }
 
 // The race of issue 5: a forced token delete against referrer writers on other connections.

@@ -73,10 +73,13 @@ struct ListQuery {
   bool count_total = false;
 };
 
-struct ListPage {
-  std::vector<domain::Token> items;
+// One page of a list, of any resource.
+template <typename Item>
+struct Page {
+  std::vector<Item> items;
   std::optional<std::int64_t> total;  // set when ListQuery::count_total
 };
+using ListPage = Page<domain::Token>;
 
 // kReferenced: the resource is referenced and the request did not ask to remove references;
 // nothing was deleted.

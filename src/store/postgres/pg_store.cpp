@@ -253,12 +253,13 @@ class PostgresTokenStore final : public Store {
 
   Result<ListPage> List(const ListQuery& query) override {
     return NoThrow("list", [&]() -> Result<ListPage> {
-      auto compiled = postgres::CompilePgListQuery(query);
-      if (!compiled.ok()) return std::move(compiled).error();
-      return Run<ListPage>("list", Retry::kIdempotent, [&](PgConnection& conn) {
-        return compiled->regexes.empty() ? ListInSql(conn, query, *compiled)
-                                         : ListWithRegex(conn, query, *compiled);
-      });
+      return ListRows<domain::Token>(query, postgres::TokenTable(), TokenFromRow);
+    });
+  }
+
+  Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) override {
+    return NoThrow("list mcp servers", [&]() -> Result<Page<domain::McpServer>> {
+      return ListRows<domain::McpServer>(query, postgres::McpServerTable(), McpServerFromRow);
     });
   }
 
@@ -359,21 +360,7 @@ class PostgresTokenStore final : public Store {
         auto result = conn.Exec(kGetMcpServerSql, params, true);
         if (!result.ok()) return std::move(result).error();
         if (result->rows() == 0) return Out();
-        domain::McpServer server;
-        server.id = result->Text(0, 0);
-        server.name = result->Text(0, 1);
-        server.enabled = result->Int8(0, 2) != 0;
-        server.type = result->Text(0, 3);
-        server.transport = result->Text(0, 4);
-        server.config.url = result->Text(0, 5);
-        if (!result->IsNull(0, 6)) server.config.authorization_header_name = result->Text(0, 6);
-        if (!result->IsNull(0, 7)) {
-          server.config.authorization_header_token_id = result->Text(0, 7);
-        }
-        server.metadata.version = result->Int8(0, 8);
-        server.metadata.created_at_ms = result->Int8(0, 9);
-        server.metadata.modified_at_ms = result->Int8(0, 10);
-        return Out(std::move(server));
+        return Out(McpServerFromRow(*result, 0));
       });
     });
   }
@@ -614,32 +601,65 @@ class PostgresTokenStore final : public Store {
     return result;
   }
 
+  // Rows of postgres::TokenTable().select_columns.
   static domain::Token TokenFromRow(const PgResult& result, int row) {
     domain::Token token;
-    token.id = result.Text(row, postgres::kListColumnId);
-    token.name = result.Text(row, postgres::kListColumnName);
-    token.metadata.version = result.Int8(row, postgres::kListColumnVersion);
-    token.metadata.created_at_ms = result.Int8(row, postgres::kListColumnCreated);
-    token.metadata.modified_at_ms = result.Int8(row, postgres::kListColumnModified);
+    token.id = result.Text(row, 0);
+    token.name = result.Text(row, 1);
+    token.metadata.version = result.Int8(row, 2);
+    token.metadata.created_at_ms = result.Int8(row, 3);
+    token.metadata.modified_at_ms = result.Int8(row, 4);
     return token;
+  }
+
+  // Rows of postgres::McpServerTable().select_columns (and of kGetMcpServerSql).
+  static domain::McpServer McpServerFromRow(const PgResult& result, int row) {
+    domain::McpServer server;
+    server.id = result.Text(row, 0);
+    server.name = result.Text(row, 1);
+    server.enabled = result.Int8(row, 2) != 0;
+    server.type = result.Text(row, 3);
+    server.transport = result.Text(row, 4);
+    server.config.url = result.Text(row, 5);
+    if (!result.IsNull(row, 6)) server.config.authorization_header_name = result.Text(row, 6);
+    if (!result.IsNull(row, 7)) server.config.authorization_header_token_id = result.Text(row, 7);
+    server.metadata.version = result.Int8(row, 8);
+    server.metadata.created_at_ms = result.Int8(row, 9);
+    server.metadata.modified_at_ms = result.Int8(row, 10);
+    return server;
+  }
+
+  // The list of any resource: `table` decides the SQL, `decode` turns a row into an item.
+  template <typename Item, typename Decode>
+  Result<Page<Item>> ListRows(const ListQuery& query, const postgres::TableSpec& table,
+                              Decode decode) {
+    auto compiled = postgres::CompilePgListQuery(query, table);
+    if (!compiled.ok()) return std::move(compiled).error();
+    return Run<Page<Item>>("list", Retry::kIdempotent, [&](PgConnection& conn) {
+      return compiled->regexes.empty()
+                 ? ListInSql<Item>(conn, query, table, *compiled, decode)
+                 : ListWithRegex<Item>(conn, query, *compiled, decode);
+    });
   }
 
   // Everything in SQL: one statement, so the page and its total come from one snapshot. The
   // total is a window count over all matching rows; only an empty page (beyond the end) needs
   // a separate count.
-  static Result<ListPage> ListInSql(PgConnection& conn, const ListQuery& query,
-                                    const postgres::CompiledPgList& compiled) {
+  template <typename Item, typename Decode>
+  static Result<Page<Item>> ListInSql(PgConnection& conn, const ListQuery& query,
+                                      const postgres::TableSpec& table,
+                                      const postgres::CompiledPgList& compiled, Decode& decode) {
     std::vector<PgParam> params = compiled.params;
     params.push_back(PgParam::Int8(query.limit));
     params.push_back(PgParam::Int8(query.offset));
     auto result = conn.Exec(compiled.PageSql(query.count_total), params, false);
     if (!result.ok()) return std::move(result).error();
-    ListPage page;
+    Page<Item> page;
     page.items.reserve(static_cast<std::size_t>(result->rows()));
-    for (int i = 0; i < result->rows(); ++i) page.items.push_back(TokenFromRow(*result, i));
+    for (int i = 0; i < result->rows(); ++i) page.items.push_back(decode(*result, i));
     if (query.count_total) {
       if (result->rows() > 0) {
-        page.total = result->Int8(0, postgres::kListColumnTotal);
+        page.total = result->Int8(0, table.select_count);
       } else {
         auto count = conn.Exec(compiled.CountSql(), compiled.params, false);
         if (!count.ok()) return std::move(count).error();
@@ -653,10 +673,12 @@ class PostgresTokenStore final : public Store {
   // in a read-only REPEATABLE READ transaction (one snapshot for the page and the total), in
   // batches; RE2 filters them here, and offset, limit and the total are counted here. Without
   // a total the scan stops once the page is full.
-  static Result<ListPage> ListWithRegex(PgConnection& conn, const ListQuery& query,
-                                        const postgres::CompiledPgList& compiled) {
-    return InTransaction<ListPage>(
-        conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [&]() -> Result<ListPage> {
+  template <typename Item, typename Decode>
+  static Result<Page<Item>> ListWithRegex(PgConnection& conn, const ListQuery& query,
+                                          const postgres::CompiledPgList& compiled,
+                                          Decode& decode) {
+    return InTransaction<Page<Item>>(
+        conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [&]() -> Result<Page<Item>> {
           const std::string declare = std::string("DECLARE ") + kCursorName +
                                       " NO SCROLL CURSOR FOR " + compiled.CandidatesSql();
           if (auto declared = conn.Exec(declare, compiled.params, false); !declared.ok()) {
@@ -664,7 +686,7 @@ class PostgresTokenStore final : public Store {
           }
           const std::string fetch =
               "FETCH FORWARD " + std::to_string(kFetchBatch) + " FROM " + kCursorName;
-          ListPage page;
+          Page<Item> page;
           page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
           std::int64_t matched = 0;
           for (;;) {
@@ -676,6 +698,10 @@ class PostgresTokenStore final : public Store {
             for (int i = 0; i < batch->rows(); ++i) {
               bool all = true;
               for (const postgres::RegexFilter& filter : compiled.regexes) {
+                if (batch->IsNull(i, filter.column)) {  // an absent field matches no pattern
+                  all = false;
+                  break;
+                }
                 const std::string_view text = batch->Bytes(i, filter.column);
                 if (!RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *filter.re)) {
                   all = false;
@@ -686,7 +712,7 @@ class PostgresTokenStore final : public Store {
               ++matched;
               if (matched > query.offset &&
                   static_cast<std::int64_t>(page.items.size()) < query.limit) {
-                page.items.push_back(TokenFromRow(*batch, i));
+                page.items.push_back(decode(*batch, i));
               }
             }
             if (batch->rows() < kFetchBatch) break;

@@ -55,6 +55,7 @@ constexpr const char* kTokenReferrersSql =
 constexpr const char* kRemoveTokenReferencesSql =
     "UPDATE mcp_servers SET auth_token_id = NULL, version = version + 1, modified_at = ?"
     " WHERE tenant = ? AND auth_token_id = ?";
+// The columns of sqlite::McpServerTable().select_columns, in that order (McpServerFromRow).
 constexpr const char* kGetMcpServerSql =
     "SELECT id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
     " created_at, modified_at FROM mcp_servers WHERE tenant = ? AND id = ?";
@@ -178,6 +179,22 @@ void BindMcpServerFields(BoundStatement& stmt, int first, const domain::McpServe
   stmt.BindOptionalText(first + 6, server.config.authorization_header_token_id);
 }
 
+domain::McpServer McpServerFromRow(const BoundStatement& row) {
+  domain::McpServer server;
+  server.id = row.ColumnText(0);
+  server.name = row.ColumnText(1);
+  server.enabled = row.ColumnInt64(2) != 0;
+  server.type = row.ColumnText(3);
+  server.transport = row.ColumnText(4);
+  server.config.url = row.ColumnText(5);
+  server.config.authorization_header_name = row.ColumnOptionalText(6);
+  server.config.authorization_header_token_id = row.ColumnOptionalText(7);
+  server.metadata.version = row.ColumnInt64(8);
+  server.metadata.created_at_ms = row.ColumnInt64(9);
+  server.metadata.modified_at_ms = row.ColumnInt64(10);
+  return server;
+}
+
 // A fixed set of connections, each lent to one thread at a time. Waiting is bounded so that a
 // stuck connection turns into kUnavailable instead of a hung request.
 class ConnectionPool {
@@ -271,50 +288,21 @@ class SqliteTokenStore final : public Store {
 
   Result<ListPage> List(const ListQuery& query) override {
     return NoThrow("list", [&]() -> Result<ListPage> {
-      auto compiled = sqlite::CompileListQuery(query);
-      if (!compiled.ok()) return std::move(compiled).error();
-      auto lease = readers_.Acquire(wait_timeout_, "read");
-      if (!lease.ok()) return std::move(lease).error();
-      SqliteConnection& conn = lease->conn();
+      return ListRows<domain::Token>(query, sqlite::TokenTable(), [](const BoundStatement& row) {
+        domain::Token token;
+        token.id = row.ColumnText(0);
+        token.name = row.ColumnText(1);
+        token.metadata.version = row.ColumnInt64(2);
+        token.metadata.created_at_ms = row.ColumnInt64(3);
+        token.metadata.modified_at_ms = row.ColumnInt64(4);
+        return token;
+      });
+    });
+  }
 
-      // A deferred transaction pins one WAL snapshot for both statements, so the total always
-      // describes the same data as the page.
-      Transaction tx(conn);
-      if (auto begun = tx.Begin("BEGIN"); !begun.ok()) return std::move(begun).error();
-
-      ListPage page;
-      page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
-      {
-        auto prepared = conn.Prepare(compiled->page_sql);
-        if (!prepared.ok()) return std::move(prepared).error();
-        BoundStatement stmt(*prepared);
-        BindParams(stmt, compiled->params);
-        const int next = static_cast<int>(compiled->params.size()) + 1;
-        stmt.BindInt64(next, query.limit);
-        stmt.BindInt64(next + 1, query.offset);
-        int rc;
-        while ((rc = stmt.Step()) == SQLITE_ROW) {
-          domain::Token token;
-          token.id = stmt.ColumnText(0);
-          token.name = stmt.ColumnText(1);
-          token.metadata.version = stmt.ColumnInt64(2);
-          token.metadata.created_at_ms = stmt.ColumnInt64(3);
-          token.metadata.modified_at_ms = stmt.ColumnInt64(4);
-          page.items.push_back(std::move(token));
-        }
-        if (rc != SQLITE_DONE) return ListError(conn, rc, "list page");
-      }
-      if (query.count_total) {
-        auto prepared = conn.Prepare(compiled->count_sql);
-        if (!prepared.ok()) return std::move(prepared).error();
-        BoundStatement stmt(*prepared);
-        BindParams(stmt, compiled->params);
-        const int rc = stmt.Step();
-        if (rc != SQLITE_ROW) return ListError(conn, rc, "list count");
-        page.total = stmt.ColumnInt64(0);
-      }
-      if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
-      return page;
+  Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) override {
+    return NoThrow("list mcp servers", [&]() -> Result<Page<domain::McpServer>> {
+      return ListRows<domain::McpServer>(query, sqlite::McpServerTable(), McpServerFromRow);
     });
   }
 
@@ -426,19 +414,7 @@ class SqliteTokenStore final : public Store {
       const int rc = stmt.Step();
       if (rc == SQLITE_DONE) return Out();
       if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "get mcp server");
-      domain::McpServer server;
-      server.id = stmt.ColumnText(0);
-      server.name = stmt.ColumnText(1);
-      server.enabled = stmt.ColumnInt64(2) != 0;
-      server.type = stmt.ColumnText(3);
-      server.transport = stmt.ColumnText(4);
-      server.config.url = stmt.ColumnText(5);
-      server.config.authorization_header_name = stmt.ColumnOptionalText(6);
-      server.config.authorization_header_token_id = stmt.ColumnOptionalText(7);
-      server.metadata.version = stmt.ColumnInt64(8);
-      server.metadata.created_at_ms = stmt.ColumnInt64(9);
-      server.metadata.modified_at_ms = stmt.ColumnInt64(10);
-      return Out(std::move(server));
+      return Out(McpServerFromRow(stmt));
     });
   }
 
@@ -680,6 +656,49 @@ class SqliteTokenStore final : public Store {
     if (!result.ok()) return result;
     if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
     return result;
+  }
+
+  // The list of any resource: `table` decides the SQL, `decode` turns a row of
+  // table.select_columns into an item.
+  template <typename Item, typename Decode>
+  Result<Page<Item>> ListRows(const ListQuery& query, const sqlite::TableSpec& table,
+                              Decode&& decode) {
+    auto compiled = sqlite::CompileListQuery(query, table);
+    if (!compiled.ok()) return std::move(compiled).error();
+    auto lease = readers_.Acquire(wait_timeout_, "read");
+    if (!lease.ok()) return std::move(lease).error();
+    SqliteConnection& conn = lease->conn();
+
+    // A deferred transaction pins one WAL snapshot for both statements, so the total always
+    // describes the same data as the page.
+    Transaction tx(conn);
+    if (auto begun = tx.Begin("BEGIN"); !begun.ok()) return std::move(begun).error();
+
+    Page<Item> page;
+    page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
+    {
+      auto prepared = conn.Prepare(compiled->page_sql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      BindParams(stmt, compiled->params);
+      const int next = static_cast<int>(compiled->params.size()) + 1;
+      stmt.BindInt64(next, query.limit);
+      stmt.BindInt64(next + 1, query.offset);
+      int rc;
+      while ((rc = stmt.Step()) == SQLITE_ROW) page.items.push_back(decode(stmt));
+      if (rc != SQLITE_DONE) return ListError(conn, rc, "list page");
+    }
+    if (query.count_total) {
+      auto prepared = conn.Prepare(compiled->count_sql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      BindParams(stmt, compiled->params);
+      const int rc = stmt.Step();
+      if (rc != SQLITE_ROW) return ListError(conn, rc, "list count");
+      page.total = stmt.ColumnInt64(0);
+    }
+    if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
+    return page;
   }
 
   static Result<std::vector<Referrer>> TokenReferrers(SqliteConnection& conn,
