@@ -2,52 +2,16 @@
 
 #include <algorithm>
 
+#include "service/write_errors.h"
+
 namespace ts::service {
 namespace {
 
-Error PreconditionFailed(const std::string& id) {
-  return Error{ErrorCode::kPreconditionFailed,
-               "The If-Match precondition does not match the current version of token " +
-                   id.substr(0, 100),
-               {},
-               {},
-               {}};
-}
-
-Error VersionConflict() {
-  return Error::Conflict(
-      "Optimistic locking failed: the token was modified concurrently or metadata.version is "
-      "outdated; read it again and retry");
-}
-
-std::string_view OutcomeOf(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kPreconditionFailed: return "precondition_failed";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kInvalidArgument: return "invalid";
-    default: return "error";
-  }
-}
+Error PreconditionFailed(const std::string& id) { return PreconditionFailedError("token", id); }
+Error VersionConflict() { return VersionConflictError("token"); }
+std::string_view OutcomeOf(const Error& e) { return AuditOutcomeOf(e); }
 
 }  // namespace
-
-Error ReferencedError(std::string_view what, const std::string& id,
-                      const std::vector<store::Referrer>& referrers) {
-  Error e = Error::Invalid(std::string(what) + " " + id.substr(0, 100) +
-                           " is referenced by " + std::to_string(referrers.size()) +
-                           (referrers.size() == 1 ? " resource" : " resources") +
-                           "; remove the references first, or delete with force=true to remove "
-                           "them");
-  for (const store::Referrer& referrer : referrers) {
-    // field: where the reference sits, as a path from the referrer's collection.
-    e.details.push_back(ErrorDetail{referrer.kind + "/" + referrer.id + "/" + referrer.field,
-                                    "referenced",
-                                    "referenced by " + referrer.kind + " " + referrer.id +
-                                        " in " + referrer.field});
-  }
-  return e;
-}
 
 bool Precondition::Matches(std::int64_t version) const {
   return any || std::find(versions.begin(), versions.end(), version) != versions.end();

@@ -49,10 +49,6 @@ struct WriteResult {
   std::int64_t version = 0;
 };
 
-// The 400 of a refused delete: one detail per referrer, naming its kind, id and field.
-Error ReferencedError(std::string_view what, const std::string& id,
-                      const std::vector<store::Referrer>& referrers);
-
 class TokenService {
  public:
   TokenService(store::TokenStore& store, const crypto::ValueBarrier& barrier, const Clock& clock,
