@@ -194,18 +194,19 @@ boost::json::object RenderToken(const domain::Token& token, const query::Project
   boost::json::object out;
   if (projection.Includes("id")) out["id"] = token.id;
   if (projection.Includes("name")) out["name"] = token.name;
-  if (projection.Includes("metadata")) {
-    boost::json::object metadata;
-    if (projection.IncludesExactly("metadata.version")) {
-      metadata["version"] = token.metadata.version;
-    }
-    if (projection.IncludesExactly("metadata.createdAt")) {
-      metadata["createdAt"] = FormatTimestamp(token.metadata.created_at_ms);
-    }
-    if (projection.IncludesExactly("metadata.modifiedAt")) {
-      metadata["modifiedAt"] = FormatTimestamp(token.metadata.modified_at_ms);
-    }
-    out["metadata"] = std::move(metadata);
+  if (projection.Includes("metadata")) out["metadata"] = RenderMetadata(token.metadata, projection);
+  return out;
+}
+
+boost::json::object RenderMetadata(const domain::ResourceMetadata& metadata,
+                                   const query::Projection& projection) {
+  boost::json::object out;
+  if (projection.IncludesExactly("metadata.version")) out["version"] = metadata.version;
+  if (projection.IncludesExactly("metadata.createdAt")) {
+    out["createdAt"] = FormatTimestamp(metadata.created_at_ms);
+  }
+  if (projection.IncludesExactly("metadata.modifiedAt")) {
+    out["modifiedAt"] = FormatTimestamp(metadata.modified_at_ms);
   }
   return out;
 }
