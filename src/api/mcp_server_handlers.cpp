@@ -8,7 +8,7 @@
 #include "api/list_request.h"
 #include "api/mcp_server_json.h"
 #include "api/responses.h"
-#include "api/token_json.h"  // DecodeSearchBody: the search body is the same for every resource
+#include "api/token_json.h"  // DecodeSearchBody, DecodePatch: the same for every resource
 #include "domain/mcp_server.h"
 
 namespace ts::api {
@@ -107,11 +107,18 @@ http::HttpResponse McpServerHandlers::Put(RequestContext& ctx) {
   return response;
 }
 
-http::HttpResponse McpServerHandlers::Patch(RequestContext&) {
-  http::HttpResponse response =
-      RenderStatus(405, "PATCH is not supported for MCP servers yet; use PUT");
-  response.SetHeader("Allow", "GET, PUT, DELETE");
-  return response;
+http::HttpResponse McpServerHandlers::Patch(RequestContext& ctx) {
+  auto body = ParseJsonBody(ctx.request);
+  if (!body) return RenderError(body.error());
+  if (!*body) {
+    return RenderError(Error::InvalidField("body", "required", "A request body is required"));
+  }
+  auto ops = DecodePatch(**body);
+  if (!ops) return RenderError(ops.error());
+  service::Caller caller{ctx.tenant, ctx.principal.subject, ctx.request.request_id};
+  auto written = servers_.Patch(caller, ctx.resource_id, *ops, DecodeIfMatch(ctx.request));
+  if (!written) return RenderError(written.error());
+  return NoContentResponse(written->version);
 }
 
 http::HttpResponse McpServerHandlers::Delete(RequestContext& ctx) {

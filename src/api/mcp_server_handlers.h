@@ -1,7 +1,6 @@
 // HTTP handlers for /ai-service/{tenant}/agentic/mcp-servers: parse the request, call
 // McpServerService, render the answer (with `expand=token`, the referenced token's public
 // projection in place of its id). No rules live here beyond request decoding.
-// PATCH is not implemented yet: it answers 405 with the methods that are.
 // Thread-safe: stateless apart from references to thread-safe services.
 #pragma once
 

@@ -160,6 +160,11 @@ Result<std::vector<domain::PatchOperation>> DecodePatch(const boost::json::value
         if (v.is_string()) {
           op.value_is_string = true;
           op.string_value = std::string(v.as_string());
+        } else if (v.is_bool()) {
+          op.bool_value = v.as_bool();
+        } else if (v.is_object() && v.as_object().size() == 1) {
+          const boost::json::value* id = v.as_object().if_contains("id");
+          if (id != nullptr && id->is_string()) op.object_id = std::string(id->as_string());
         }
       } else {
         return Error::InvalidField(at + "." + Quote(k), "unknown",

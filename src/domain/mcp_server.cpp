@@ -110,6 +110,99 @@ Result<void> ValidateMcpServer(const McpServer& server) {
   return Ok();
 }
 
+namespace {
+
+std::string At(std::size_t i, std::string_view part) {
+  return "[" + std::to_string(i) + "]." + std::string(part);
+}
+
+Error ValueType(std::size_t i, std::string_view path, std::string_view expected) {
+  return Error::InvalidField(At(i, "value"), "type",
+                             "the value for " + std::string(path) + " must be " +
+                                 std::string(expected));
+}
+
+Error RequiredPath(std::size_t i, std::string_view path) {
+  return Error::InvalidField(At(i, "path"), "required",
+                             std::string(path) + " is required and cannot be removed");
+}
+
+// Applies one operation to `server`; the resource-wide validation runs after all of them.
+Result<void> ApplyOne(McpServer& server, const PatchOperation& op, std::size_t i) {
+  const bool remove = op.op == PatchOperation::Op::kRemove;
+  const std::string& path = op.path;
+  auto string_value = [&]() -> Result<std::string> {
+    if (!op.has_value || !op.value_is_string) return ValueType(i, path, "a string");
+    return op.string_value;
+  };
+  if (path == "/name" || path == "/transport" || path == "/config/url") {
+    if (remove) return RequiredPath(i, path);
+    auto value = string_value();
+    if (!value) return std::move(value).error();
+    std::string& target =
+        path == "/name" ? server.name : path == "/transport" ? server.transport : server.config.url;
+    target = std::move(value).value();
+  } else if (path == "/enabled") {
+    if (remove) {
+      server.enabled = false;
+    } else if (!op.bool_value) {
+      return ValueType(i, path, "a boolean");
+    } else {
+      server.enabled = *op.bool_value;
+    }
+  } else if (path == "/type") {
+    if (remove) {
+      server.type = std::string(kMcpServerTypeCustom);
+    } else {
+      auto value = string_value();
+      if (!value) return std::move(value).error();
+      server.type = std::move(value).value();
+    }
+  } else if (path == "/config/authorizationHeaderName") {
+    if (remove) {
+      server.config.authorization_header_name.reset();
+    } else {
+      auto value = string_value();
+      if (!value) return std::move(value).error();
+      server.config.authorization_header_name = std::move(value).value();
+    }
+  } else if (path == "/config/authorizationHeaderToken") {
+    if (remove) {
+      server.config.authorization_header_token_id.reset();
+    } else if (!op.object_id) {
+      return ValueType(i, path, "an object {\"id\": \"<token id>\"}");
+    } else {
+      server.config.authorization_header_token_id = *op.object_id;
+    }
+  } else if (path == "/config/authorizationHeaderToken/id") {
+    if (remove) return RequiredPath(i, path);  // remove the reference itself instead
+    auto value = string_value();
+    if (!value) return std::move(value).error();
+    server.config.authorization_header_token_id = std::move(value).value();
+  } else if (path == "/id" || path == "/metadata" || path.rfind("/metadata/", 0) == 0) {
+    return Error::InvalidField(At(i, "path"), "readOnly", "this path is read-only");
+  } else {
+    return Error::InvalidField(At(i, "path"), "invalidPath",
+                               "this path cannot be patched on an MCP server");
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<McpServer> ApplyMcpServerPatch(const McpServer& current,
+                                      const std::vector<PatchOperation>& ops) {
+  if (ops.empty() || ops.size() > kMaxPatchOperations) {
+    return Error::InvalidField("body", "size", "a patch must contain 1 to 200 operations");
+  }
+  McpServer next = current;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (auto applied = ApplyOne(next, ops[i], i); !applied) return std::move(applied).error();
+  }
+  if (auto valid = ValidateMcpServer(next); !valid) return std::move(valid).error();
+  return next;
+}
+
 const query::ResourceSchema& McpServerSchema() {
   using query::FieldType;
   static const query::ResourceSchema schema{

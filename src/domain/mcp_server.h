@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "domain/token.h"
@@ -54,6 +55,16 @@ Result<void> ValidateMcpServerType(std::string_view type);
 Result<void> ValidateMcpTransport(std::string_view transport);
 Result<void> ValidateMcpServerUrl(std::string_view url);
 Result<void> ValidateHeaderName(std::string_view name, std::string_view field);
+
+// Applies PATCH operations (RFC 6902 paths, ops ADD/REMOVE/REPLACE) to a server, all or none,
+// then validates the result with ValidateMcpServer. Writable paths: /name, /enabled, /type,
+// /transport, /config/url, /config/authorizationHeaderName,
+// /config/authorizationHeaderToken (value {"id": …}) and /config/authorizationHeaderToken/id.
+// REMOVE of an optional field makes it absent (enabled: false, type: custom); of a required
+// one it is 400. /id and /metadata… are read-only. Errors on an operation name `[i].path` or
+// `[i].value`; errors of the result name the resource field.
+Result<McpServer> ApplyMcpServerPatch(const McpServer& current,
+                                      const std::vector<PatchOperation>& ops);
 
 // The schema `q`, `sort` and `fields` use for MCP servers. Optional fields (absent on some
 // servers) are queryable, including `:null`/`:missing`/`:exists`, but not sortable: SQL

@@ -173,3 +173,117 @@ TEST(McpServerSchemaTest, ProjectsNestedObjects) {
 
 }  // namespace
 }  // namespace ts::domain
+
+namespace ts::domain {
+namespace {
+
+PatchOperation Patch(PatchOperation::Op op, std::string path) {
+  PatchOperation o;
+  o.op = op;
+  o.path = std::move(path);
+  return o;
+}
+PatchOperation SetString(std::string path, std::string value) {
+  PatchOperation o = Patch(PatchOperation::Op::kReplace, std::move(path));
+  o.has_value = true;
+  o.value_is_string = true;
+  o.string_value = std::move(value);
+  return o;
+}
+PatchOperation SetBool(std::string path, bool value) {
+  PatchOperation o = Patch(PatchOperation::Op::kAdd, std::move(path));
+  o.has_value = true;
+  o.bool_value = value;
+  return o;
+}
+PatchOperation SetReference(std::string path, std::string id) {
+  PatchOperation o = Patch(PatchOperation::Op::kReplace, std::move(path));
+  o.has_value = true;
+  o.object_id = std::move(id);
+  return o;
+}
+PatchOperation Remove(std::string path) {
+  return Patch(PatchOperation::Op::kRemove, std::move(path));
+}
+
+McpServer Current() {
+  McpServer server;
+  server.id = "s";
+  server.name = "Orders";
+  server.enabled = true;
+  server.transport = "sse";
+  server.config.url = "https://a.example/";
+  server.config.authorization_header_name = "Authorization";
+  server.config.authorization_header_token_id = "t1";
+  server.metadata = {4, 1'000, 2'000};
+  return server;
+}
+
+std::string FirstField(const Result<McpServer>& r) {
+  return r.ok() || r.error().details.empty() ? "" : r.error().details.front().field;
+}
+
+TEST(McpServerPatchTest, SetsEveryWritablePath) {
+  auto r = ApplyMcpServerPatch(
+      Current(), {SetString("/name", "Renamed"), SetBool("/enabled", false),
+                  SetString("/type", "custom"), SetString("/transport", "streamable_http"),
+                  SetString("/config/url", "http://b.example/"),
+                  SetString("/config/authorizationHeaderName", "X-Key"),
+                  SetString("/config/authorizationHeaderToken/id", "t2")});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->name, "Renamed");
+  EXPECT_FALSE(r->enabled);
+  EXPECT_EQ(r->transport, "streamable_http");
+  EXPECT_EQ(r->config.url, "http://b.example/");
+  EXPECT_EQ(r->config.authorization_header_name, "X-Key");
+  EXPECT_EQ(r->config.authorization_header_token_id, "t2");
+  EXPECT_EQ(r->metadata.version, 4);  // the service bumps it on write
+  auto reference = ApplyMcpServerPatch(
+      Current(), {SetReference("/config/authorizationHeaderToken", "t3")});
+  ASSERT_TRUE(reference.ok());
+  EXPECT_EQ(reference->config.authorization_header_token_id, "t3");
+}
+
+TEST(McpServerPatchTest, RemoveMakesOptionalFieldsAbsentAndRequiredOnesAre400) {
+  auto r = ApplyMcpServerPatch(Current(), {Remove("/config/authorizationHeaderToken"),
+                                           Remove("/config/authorizationHeaderName"),
+                                           Remove("/enabled"), Remove("/type")});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->config.authorization_header_token_id.has_value());
+  EXPECT_FALSE(r->config.authorization_header_name.has_value());
+  EXPECT_FALSE(r->enabled);
+  EXPECT_EQ(r->type, "custom");
+  for (const char* path : {"/name", "/transport", "/config/url",
+                           "/config/authorizationHeaderToken/id"}) {
+    EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {Remove(path)})), "[0].path") << path;
+  }
+}
+
+TEST(McpServerPatchTest, WrongValueTypesReadOnlyAndUnknownPathsAre400) {
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetBool("/name", true)})), "[0].value");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/enabled", "true")})),
+            "[0].value");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(
+                Current(), {SetString("/config/authorizationHeaderToken", "t2")})),
+            "[0].value");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/name", "ok"),
+                                                       SetString("/id", "x")})),
+            "[1].path");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/metadata/version", "9")})),
+            "[0].path");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/config", "x")})), "[0].path");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/tools", "x")})), "[0].path");
+  EXPECT_FALSE(ApplyMcpServerPatch(Current(), {}).ok());
+}
+
+TEST(McpServerPatchTest, TheResultIsValidatedAsAWhole) {
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/config/url", "ftp://x")})),
+            "config.url");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/type", "dynamic")})), "type");
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(
+                Current(), {SetString("/config/authorizationHeaderToken/id", "a/b")})),
+            "config.authorizationHeaderToken.id");
+}
+
+}  // namespace
+}  // namespace ts::domain

@@ -81,6 +81,35 @@ Result<WriteResult> McpServerService::Upsert(const Caller& caller,
   return WriteResult{false, stored.version + 1};
 }
 
+Result<WriteResult> McpServerService::Patch(const Caller& caller, const std::string& id,
+                                            const std::vector<domain::PatchOperation>& ops,
+                                            const std::optional<Precondition>& if_match) {
+  auto found = store_.GetMcpServer(caller.tenant, id);
+  if (!found) return std::move(found).error();
+  if (!found->has_value()) {
+    if (if_match) return PreconditionFailedError(kNoun, id);
+    return NotFoundError(kNoun, id);
+  }
+  const domain::McpServer& current = found->value();
+  const std::int64_t stored_version = current.metadata.version;
+  if (if_match && !if_match->Matches(stored_version)) {
+    Audit(caller, "mcp_server.patch", id, "precondition_failed");
+    return PreconditionFailedError(kNoun, id);
+  }
+  auto patched = domain::ApplyMcpServerPatch(current, ops);
+  if (!patched) return std::move(patched).error();
+  patched->metadata.modified_at_ms = clock_.NowMillis();
+  auto written = store_.UpdateMcpServer(caller.tenant, *patched, stored_version);
+  if (!written) {
+    Error e = std::move(written).error();
+    if (e.code == ErrorCode::kConflict) e = VersionConflictError(kNoun);
+    Audit(caller, "mcp_server.patch", id, AuditOutcomeOf(e));
+    return e;
+  }
+  Audit(caller, "mcp_server.patch", id, "success");
+  return WriteResult{false, stored_version + 1};
+}
+
 Result<void> McpServerService::Delete(const Caller& caller, const std::string& id, bool force,
                                       const std::optional<Precondition>& if_match) {
   const std::string_view action = force ? "mcp_server.delete_forced" : "mcp_server.delete";

@@ -38,6 +38,13 @@ class McpServerService {
   // server), 409, 412.
   Result<WriteResult> Upsert(const Caller& caller, McpServerUpsertCommand command);
 
+  // Applies the operations (domain::ApplyMcpServerPatch) to the stored server and writes the
+  // result under the version it was read at: 404 absent, 412 If-Match, 409 a concurrent write,
+  // 400 invalid operations or a token that does not exist in the tenant.
+  Result<WriteResult> Patch(const Caller& caller, const std::string& id,
+                            const std::vector<domain::PatchOperation>& ops,
+                            const std::optional<Precondition>& if_match);
+
   // Idempotent like the token delete. Nothing references an MCP server yet (agents will), so
   // `force` is accepted and changes nothing today.
   Result<void> Delete(const Caller& caller, const std::string& id, bool force,

@@ -174,6 +174,33 @@ TEST_F(McpServerServiceTest, ReferencedTokenDeleteIs400ListingReferrersUnlessFor
   EXPECT_EQ(s1->metadata.modified_at_ms, 1764387005000);
 }
 
+TEST_F(McpServerServiceTest, PatchAppliesOperationsUnderTheReadVersion) {
+  CreateToken("tok");
+  ASSERT_TRUE(servers_->Upsert(caller_, Server("s1", std::nullopt)).ok());
+  domain::PatchOperation set_token;
+  set_token.op = domain::PatchOperation::Op::kAdd;
+  set_token.path = "/config/authorizationHeaderToken";
+  set_token.has_value = true;
+  set_token.object_id = "tok";
+  clock_.Advance(2000);
+  auto patched = servers_->Patch(caller_, "s1", {set_token}, std::nullopt);
+  ASSERT_TRUE(patched.ok()) << patched.error().message;
+  EXPECT_EQ(patched->version, 2);
+  auto got = servers_->Get("acme", "s1");
+  EXPECT_EQ(got->config.authorization_header_token_id, "tok");
+  EXPECT_EQ(got->metadata.modified_at_ms, 1764387002000);
+
+  set_token.object_id = "missing";
+  auto missing = servers_->Patch(caller_, "s1", {set_token}, std::nullopt);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().details.at(0).field, "config.authorizationHeaderToken.id");
+  EXPECT_EQ(servers_->Patch(caller_, "s1", {set_token}, Precondition{false, {1}}).error().code,
+            ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(servers_->Patch(caller_, "ghost", {set_token}, std::nullopt).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(servers_->Get("acme", "s1")->metadata.version, 2);
+}
+
 TEST_F(McpServerServiceTest, ReferencedTokensAreThePublicProjectionOfExistingTokens) {
   CreateToken("a");
   CreateToken("b");

@@ -189,8 +189,47 @@ TEST_P(McpServerTest, VersionsLocksAndDelete) {
   EXPECT_EQ(Call("DELETE", item, t.rw, std::nullopt, {{"If-Match", "\"2\""}}).status, 204);
   EXPECT_EQ(Call("DELETE", item, t.rw).status, 204);  // idempotent
   ExpectNotFound(Call("GET", item, t.read), "s");
-  HttpResponse patch = Call("PATCH", item, t.rw, R"([{"op":"REPLACE","path":"/name","value":"x"}])");
-  EXPECT_EQ(patch.status, 405) << patch.Dump();
+}
+
+TEST_P(McpServerTest, PatchSetsAndRemovesFieldsIncludingTheTokenReference) {
+  Tenant t = NewTenant();
+  ASSERT_TRUE(Create(t, "tok", "n", NewValue()));
+  const std::string item = ServersBase(t) + "/s";
+  ASSERT_EQ(Call("PUT", item, t.rw, ServerBody("S", std::nullopt)).status, 201);
+  HttpResponse patched = Call(
+      "PATCH", item, t.rw,
+      R"([{"op":"REPLACE","path":"/name","value":"Renamed"},)"
+      R"({"op":"replace","path":"/enabled","value":false},)"
+      R"({"op":"ADD","path":"/config/authorizationHeaderToken","value":{"id":"tok"}}])",
+      {{"If-Match", "\"1\""}});
+  EXPECT_EQ(patched.status, 204) << patched.Dump();
+  EXPECT_EQ(patched.Header("ETag"), "\"2\"");
+  json::value server = ParseBody(Call("GET", item, t.read));
+  EXPECT_EQ(Str(At(server, "name")), "Renamed");
+  EXPECT_EQ(At(server, "enabled"), json::value(false));
+  EXPECT_EQ(Str(At(server, "config.authorizationHeaderToken.id")), "tok");
+
+  HttpResponse missing = Call("PATCH", item, t.rw,
+                              R"([{"op":"REPLACE","path":"/config/authorizationHeaderToken/id",)"
+                              R"("value":"nope"}])");
+  ExpectBadRequest(missing);
+  EXPECT_TRUE(ErrorMentions(missing, "config.authorizationHeaderToken.id")) << missing.Dump();
+  ExpectBadRequest(Call("PATCH", item, t.rw, R"([{"op":"REMOVE","path":"/config/url"}])"));
+  ExpectBadRequest(Call("PATCH", item, t.rw, R"([{"op":"REPLACE","path":"/id","value":"x"}])"));
+  ExpectPreconditionFailed(Call("PATCH", item, t.rw, R"([{"op":"REMOVE","path":"/enabled"}])",
+                                {{"If-Match", "\"1\""}}));
+  ExpectNotFound(Call("PATCH", ServersBase(t) + "/ghost", t.rw,
+                      R"([{"op":"REMOVE","path":"/enabled"}])"),
+                 "ghost");
+
+  EXPECT_EQ(Call("PATCH", item, t.rw,
+                 R"([{"op":"REMOVE","path":"/config/authorizationHeaderToken"}])").status,
+            204);
+  server = ParseBody(Call("GET", item, t.read));
+  EXPECT_TRUE(At(server, "config.authorizationHeaderToken").is_null());
+  EXPECT_EQ(Int(At(server, "metadata.version")), 3);
+  // Unreferenced now: the token deletes without force.
+  EXPECT_EQ(Call("DELETE", t.Item("tok"), t.rw).status, 204);
 }
 
 }  // namespace
