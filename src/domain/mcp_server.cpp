@@ -42,11 +42,14 @@ Result<void> ValidateMcpTransport(std::string_view transport) {
 }
 
 Result<void> ValidateMcpServerUrl(std::string_view url) {
-  constexpr std::string_view kField = "config.url";
-  if (url.empty()) return Error::InvalidField(std::string(kField), "required", "config.url is required");
+  return ValidateHttpUrl(url, "config.url");
+}
+
+Result<void> ValidateHttpUrl(std::string_view url, std::string_view field) {
+  const std::string what(field);
+  if (url.empty()) return Error::InvalidField(what, "required", what + " is required");
   if (url.size() > kMaxUrlBytes) {
-    return Error::InvalidField(std::string(kField), "tooLong",
-                               "config.url must be at most 2048 bytes long");
+    return Error::InvalidField(what, "tooLong", what + " must be at most 2048 bytes long");
   }
   // An agent dials this URL; white space or control characters would make it ambiguous to
   // whichever HTTP client parses it next.
@@ -54,8 +57,8 @@ Result<void> ValidateMcpServerUrl(std::string_view url) {
         const auto b = static_cast<unsigned char>(c);
         return b <= 0x20 || b == 0x7f;
       })) {
-    return Error::InvalidField(std::string(kField), "invalid",
-                               "config.url must not contain white space or control characters");
+    return Error::InvalidField(what, "invalid",
+                               what + " must not contain white space or control characters");
   }
   std::string_view rest;
   if (StartsWithNoCase(url, "https://")) {
@@ -63,14 +66,14 @@ Result<void> ValidateMcpServerUrl(std::string_view url) {
   } else if (StartsWithNoCase(url, "http://")) {
     rest = url.substr(7);
   } else {
-    return Error::InvalidField(std::string(kField), "invalid",
-                               "config.url must be an absolute http:// or https:// URL");
+    return Error::InvalidField(what, "invalid",
+                               what + " must be an absolute http:// or https:// URL");
   }
   const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   const std::size_t at = authority.rfind('@');
   const std::string_view host_port = at == std::string_view::npos ? authority : authority.substr(at + 1);
   if (host_port.empty() || host_port.front() == ':') {
-    return Error::InvalidField(std::string(kField), "invalid", "config.url must name a host");
+    return Error::InvalidField(what, "invalid", what + " must name a host");
   }
   return Ok();
 }

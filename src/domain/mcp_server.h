@@ -54,6 +54,9 @@ Result<void> ValidateMcpServer(const McpServer& server);
 Result<void> ValidateMcpServerType(std::string_view type);
 Result<void> ValidateMcpTransport(std::string_view transport);
 Result<void> ValidateMcpServerUrl(std::string_view url);
+// An absolute http:// or https:// URL with a host, 1–2048 bytes, no white space or control
+// characters; errors name `field`.
+Result<void> ValidateHttpUrl(std::string_view url, std::string_view field);
 Result<void> ValidateHeaderName(std::string_view name, std::string_view field);
 
 // Applies PATCH operations (RFC 6902 paths, ops ADD/REMOVE/REPLACE) to a server, all or none,
