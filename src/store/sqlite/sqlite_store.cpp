@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -781,18 +782,28 @@ Result<void> Configure(SqliteConnection& conn, const SqliteOptions& options,
   return Ok();
 }
 
-Result<void> EnableWal(SqliteConnection& conn) {
-  auto prepared = conn.Prepare("PRAGMA journal_mode = WAL");
-  if (!prepared.ok()) return std::move(prepared).error();
-  BoundStatement stmt(*prepared);
-  const int rc = stmt.Step();
-  if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "journal_mode");
-  const std::string mode = stmt.ColumnText(0);
-  if (mode != "wal") {
-    return Error::Internal("sqlite store: could not switch to WAL mode (journal_mode is '" + mode +
-                           "')");
+// SQLite does not always consult the busy handler for a journal mode change: while another
+// process (or store) on the same file migrates, this PRAGMA can fail with SQLITE_BUSY at once.
+// So it is retried here, within the same busy timeout every other lock wait gets.
+Result<void> EnableWal(SqliteConnection& conn, std::chrono::milliseconds busy_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    auto prepared = conn.Prepare("PRAGMA journal_mode = WAL");
+    if (!prepared.ok()) return std::move(prepared).error();
+    BoundStatement stmt(*prepared);
+    const int rc = stmt.Step();
+    if ((rc & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "journal_mode");
+    const std::string mode = stmt.ColumnText(0);
+    if (mode != "wal") {
+      return Error::Internal("sqlite store: could not switch to WAL mode (journal_mode is '" +
+                             mode + "')");
+    }
+    return Ok();
   }
-  return Ok();
 }
 
 Result<std::unique_ptr<Store>> Open(const SqliteOptions& options) {
@@ -819,7 +830,7 @@ Result<std::unique_ptr<Store>> Open(const SqliteOptions& options) {
   auto writer = SqliteConnection::Open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!writer.ok()) return std::move(writer).error();
   if (auto r = Configure(**writer, options, *synchronous, false); !r.ok()) return r.error();
-  if (auto r = EnableWal(**writer); !r.ok()) return r.error();
+  if (auto r = EnableWal(**writer, options.busy_timeout); !r.ok()) return r.error();
   if (auto r = sqlite::ApplyMigrations(**writer, NowMillis()); !r.ok()) return r.error();
 
   std::vector<std::unique_ptr<SqliteConnection>> readers;
