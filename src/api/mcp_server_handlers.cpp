@@ -81,8 +81,8 @@ http::HttpResponse McpServerHandlers::Get(RequestContext& ctx) {
     tokens = std::move(found).value();
   }
   http::HttpResponse response = JsonResponse(
-      200, boost::json::serialize(
-               RenderMcpServer(*server, *projection, *expand ? &tokens : nullptr)));
+      200,
+      boost::json::serialize(RenderMcpServer(*server, *projection, *expand ? &tokens : nullptr)));
   response.SetHeader("ETag", EntityTag(server->metadata.version));
   return response;
 }

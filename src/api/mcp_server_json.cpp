@@ -8,9 +8,9 @@ namespace ts::api {
 namespace {
 
 Error TypeError(const std::string& field, std::string_view expected, const boost::json::value& v) {
-  return Error::InvalidField(field, "type",
-                             field + " must be " + std::string(expected) + ", not " +
-                                 std::string(JsonKindName(v)));
+  return Error::InvalidField(
+      field, "type",
+      field + " must be " + std::string(expected) + ", not " + std::string(JsonKindName(v)));
 }
 
 // As for tokens: a hostile body with many unknown keys still gets a small answer.
@@ -35,9 +35,9 @@ class Problems {
       details_.resize(kMaxDetails);
       details_.push_back({"body", "truncated", std::to_string(more) + " more problems not listed"});
     }
-    std::string message = details_.size() == 1 ? details_.front().message
-                                               : "Validation problem with request body: " +
-                                                     details_.front().message;
+    std::string message = details_.size() == 1
+                              ? details_.front().message
+                              : "Validation problem with request body: " + details_.front().message;
     return Error::Invalid(std::move(message), std::move(details_));
   }
 
@@ -208,9 +208,9 @@ boost::json::object RenderMcpServer(const domain::McpServer& server,
         auto found = expanded->find(*token_id);
         if (found != expanded->end()) token = &found->second;
       }
-      config["authorizationHeaderToken"] =
-          token != nullptr ? RenderToken(*token, query::Projection{})
-                           : boost::json::object{{"id", *token_id}};
+      config["authorizationHeaderToken"] = token != nullptr
+                                               ? RenderToken(*token, query::Projection{})
+                                               : boost::json::object{{"id", *token_id}};
     }
     out["config"] = std::move(config);
   }

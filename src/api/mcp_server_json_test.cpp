@@ -58,8 +58,8 @@ TEST(DecodeMcpServerPutTest, RequiredFieldsAreNamed) {
   auto no_url = Put(R"({"name":"n","transport":"sse","config":{}})");
   ASSERT_FALSE(no_url.ok());
   EXPECT_EQ(Fields(no_url.error()), (std::vector<std::string>{"config.url"}));
-  auto no_token_id =
-      Put(R"({"name":"n","transport":"sse","config":{"url":"http://h/","authorizationHeaderToken":{}}})");
+  auto no_token_id = Put(
+      R"({"name":"n","transport":"sse","config":{"url":"http://h/","authorizationHeaderToken":{}}})");
   ASSERT_FALSE(no_token_id.ok());
   EXPECT_EQ(Fields(no_token_id.error()),
             (std::vector<std::string>{"config.authorizationHeaderToken.id"}));
@@ -73,8 +73,8 @@ TEST(DecodeMcpServerPutTest, WrongTypesUnknownFieldsAndIdMismatchAreNamed) {
   EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(Fields(c.error()),
             (std::vector<std::string>{"id", "name", "enabled", "value", "config.secret",
-                                      "config.authorizationHeaderToken.value",
-                                      "metadata.version", "metadata.owner"}));
+                                      "config.authorizationHeaderToken.value", "metadata.version",
+                                      "metadata.owner"}));
 }
 
 TEST(DecodeMcpServerPutTest, AnExpandedTokenSentBackIsReadAsItsId) {

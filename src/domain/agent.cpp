@@ -115,8 +115,8 @@ Result<void> ValidateLlmConfig(const LlmConfig& llm) {
         return r;
       }
     }
-    if (llm.base_provider && *llm.base_provider != "ANTHROPIC" &&
-        *llm.base_provider != "GOOGLE" && *llm.base_provider != "OPENAI") {
+    if (llm.base_provider && *llm.base_provider != "ANTHROPIC" && *llm.base_provider != "GOOGLE" &&
+        *llm.base_provider != "OPENAI") {
       return Invalid("llmConfig.baseProvider", "invalid",
                      "llmConfig.baseProvider must be ANTHROPIC, GOOGLE or OPENAI");
     }
@@ -145,8 +145,9 @@ Result<void> ValidateMcpServers(const std::vector<AgentMcpServer>& servers) {
       if (!server.mcp_server_id) return Invalid(field, "required", field + " is required");
       if (auto r = ValidateResourceId(*server.mcp_server_id, field); !r) return r;
       if (!custom_ids.insert(*server.mcp_server_id).second) {
-        return Invalid(field, "duplicate", "MCP server " + server.mcp_server_id->substr(0, 100) +
-                                               " is listed more than once");
+        return Invalid(
+            field, "duplicate",
+            "MCP server " + server.mcp_server_id->substr(0, 100) + " is listed more than once");
       }
       if (server.domain || server.tools) {
         return Invalid(Indexed("mcpServers", i), "notAllowed",
@@ -154,8 +155,8 @@ Result<void> ValidateMcpServers(const std::vector<AgentMcpServer>& servers) {
       }
     } else if (server.type == "predefined") {
       const std::string field = Indexed("mcpServers", i, ".domain");
-      static const std::set<std::string, std::less<>> kDomains{"customer", "extensibility",
-                                                                "order", "product", "frontend"};
+      static const std::set<std::string, std::less<>> kDomains{"customer", "extensibility", "order",
+                                                               "product", "frontend"};
       if (!server.domain) return Invalid(field, "required", field + " is required");
       if (!kDomains.contains(*server.domain)) {
         return Invalid(field, "invalid",
@@ -171,8 +172,8 @@ Result<void> ValidateMcpServers(const std::vector<AgentMcpServer>& servers) {
                          "at most 200 tools per MCP server");
         }
         for (std::size_t t = 0; t < server.tools->size(); ++t) {
-          if (auto r = ValidateName((*server.tools)[t],
-                                    Indexed("mcpServers", i, Indexed(".tools", t)));
+          if (auto r =
+                  ValidateName((*server.tools)[t], Indexed("mcpServers", i, Indexed(".tools", t)));
               !r) {
             return r;
           }
@@ -263,11 +264,27 @@ const query::ResourceSchema& AgentSchema() {
           {"metadata.createdAt", FieldType::kTimestamp, true},
           {"metadata.modifiedAt", FieldType::kTimestamp, true},
       },
-      {"id", "name", "description", "enabled", "type", "tags", "userPrompt", "llmConfig",
-       "llmConfig.provider", "llmConfig.model", "llmConfig.temperature", "llmConfig.maxTokens",
-       "llmConfig.token", "llmConfig.token.id", "llmConfig.baseProvider",
-       "llmConfig.selfHostedParams", "mcpServers", "metadata", "metadata.version",
-       "metadata.createdAt", "metadata.modifiedAt"},
+      {"id",
+       "name",
+       "description",
+       "enabled",
+       "type",
+       "tags",
+       "userPrompt",
+       "llmConfig",
+       "llmConfig.provider",
+       "llmConfig.model",
+       "llmConfig.temperature",
+       "llmConfig.maxTokens",
+       "llmConfig.token",
+       "llmConfig.token.id",
+       "llmConfig.baseProvider",
+       "llmConfig.selfHostedParams",
+       "mcpServers",
+       "metadata",
+       "metadata.version",
+       "metadata.createdAt",
+       "metadata.modifiedAt"},
       {},
   };
   return schema;

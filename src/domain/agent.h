@@ -53,23 +53,23 @@ struct LlmConfig {
 // One entry of an agent's `mcpServers`: a tenant MCP server (`custom`, by id) or an Emporix
 // domain server (`predefined`). The vendor's `dynamic` attachments are not supported.
 struct AgentMcpServer {
-  std::string type;                          // "custom" or "predefined"
-  std::optional<std::string> mcp_server_id;  // custom
-  std::optional<std::string> domain;         // predefined
+  std::string type;                               // "custom" or "predefined"
+  std::optional<std::string> mcp_server_id;       // custom
+  std::optional<std::string> domain;              // predefined
   std::optional<std::vector<std::string>> tools;  // predefined: allow-list of tool names
   friend bool operator==(const AgentMcpServer&, const AgentMcpServer&) = default;
 };
 
 struct Agent {
   std::string id;
-  LocalizedText name;                         // required, at least one language
+  LocalizedText name;  // required, at least one language
   std::optional<LocalizedText> description;
-  bool enabled = false;                       // the vendor's default
-  std::optional<std::string> type;            // generic, complaint or anti_fraud
+  bool enabled = false;             // the vendor's default
+  std::optional<std::string> type;  // generic, complaint or anti_fraud
   std::optional<std::vector<std::string>> tags;
-  std::string user_prompt;                    // required
-  LlmConfig llm_config;                       // required
-  std::vector<AgentMcpServer> mcp_servers;    // required (may be empty)
+  std::string user_prompt;                  // required
+  LlmConfig llm_config;                     // required
+  std::vector<AgentMcpServer> mcp_servers;  // required (may be empty)
   ResourceMetadata metadata;
 };
 

@@ -19,9 +19,9 @@ Agent Valid() {
   agent.llm_config.temperature_tenths = 2;
   agent.llm_config.max_tokens = 100000;
   agent.llm_config.token_id = "openai-token";
-  agent.mcp_servers = {AgentMcpServer{"custom", "orders", std::nullopt, std::nullopt},
-                       AgentMcpServer{"predefined", std::nullopt, "order",
-                                      std::vector<std::string>{"get-order"}}};
+  agent.mcp_servers = {
+      AgentMcpServer{"custom", "orders", std::nullopt, std::nullopt},
+      AgentMcpServer{"predefined", std::nullopt, "order", std::vector<std::string>{"get-order"}}};
   return agent;
 }
 
@@ -133,24 +133,29 @@ TEST(AgentTest, ReferencesNameEveryReferringField) {
   Agent agent = Valid();
   agent.mcp_servers.push_back(AgentMcpServer{"custom", "billing", std::nullopt, std::nullopt});
   using T = AgentReference::Target;
-  EXPECT_EQ(ReferencesOf(agent),
-            (std::vector<AgentReference>{{T::kToken, "openai-token", "llmConfig.token.id"},
-                                         {T::kMcpServer, "orders", "mcpServers[0].mcpServer.id"},
-                                         {T::kMcpServer, "billing", "mcpServers[2].mcpServer.id"}}));
-  agent.llm_config = LlmConfig{"self_hosted_vllm", "m", std::nullopt, std::nullopt, std::nullopt,
+  EXPECT_EQ(ReferencesOf(agent), (std::vector<AgentReference>{
+                                     {T::kToken, "openai-token", "llmConfig.token.id"},
+                                     {T::kMcpServer, "orders", "mcpServers[0].mcpServer.id"},
+                                     {T::kMcpServer, "billing", "mcpServers[2].mcpServer.id"}}));
+  agent.llm_config = LlmConfig{"self_hosted_vllm",
+                               "m",
+                               std::nullopt,
+                               std::nullopt,
+                               std::nullopt,
                                std::nullopt,
                                SelfHostedParams{"http://h/", std::nullopt, "vllm-key"}};
   agent.mcp_servers.clear();
-  EXPECT_EQ(ReferencesOf(agent),
-            (std::vector<AgentReference>{
-                {T::kToken, "vllm-key", "llmConfig.selfHostedParams.authorizationHeaderToken.id"}}));
+  EXPECT_EQ(
+      ReferencesOf(agent),
+      (std::vector<AgentReference>{
+          {T::kToken, "vllm-key", "llmConfig.selfHostedParams.authorizationHeaderToken.id"}}));
 }
 
 TEST(AgentSchemaTest, QueriesBooleansAndNestedReferences) {
   const query::ResourceSchema& schema = AgentSchema();
-  EXPECT_TRUE(query::ParseQuery("enabled:true llmConfig.token.id:t1 llmConfig.provider:~open",
-                                schema)
-                  .ok());
+  EXPECT_TRUE(
+      query::ParseQuery("enabled:true llmConfig.token.id:t1 llmConfig.provider:~open", schema)
+          .ok());
   EXPECT_TRUE(query::ParseSort("llmConfig.provider,enabled:desc", schema).ok());
   EXPECT_FALSE(query::ParseSort("llmConfig.token.id", schema).ok());
   EXPECT_TRUE(query::ParseFields("id,name,llmConfig.token", schema).ok());

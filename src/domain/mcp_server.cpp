@@ -71,7 +71,8 @@ Result<void> ValidateHttpUrl(std::string_view url, std::string_view field) {
   }
   const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   const std::size_t at = authority.rfind('@');
-  const std::string_view host_port = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  const std::string_view host_port =
+      at == std::string_view::npos ? authority : authority.substr(at + 1);
   if (host_port.empty() || host_port.front() == ':') {
     return Error::InvalidField(what, "invalid", what + " must name a host");
   }
@@ -85,8 +86,8 @@ Result<void> ValidateHeaderName(std::string_view name, std::string_view field) {
     return Error::InvalidField(f, "tooLong", f + " must be at most 256 characters long");
   }
   if (!std::all_of(name.begin(), name.end(), IsTokenChar)) {
-    return Error::InvalidField(f, "invalid",
-                               f + " must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
+    return Error::InvalidField(
+        f, "invalid", f + " must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
   }
   return Ok();
 }
@@ -120,9 +121,9 @@ std::string At(std::size_t i, std::string_view part) {
 }
 
 Error ValueType(std::size_t i, std::string_view path, std::string_view expected) {
-  return Error::InvalidField(At(i, "value"), "type",
-                             "the value for " + std::string(path) + " must be " +
-                                 std::string(expected));
+  return Error::InvalidField(
+      At(i, "value"), "type",
+      "the value for " + std::string(path) + " must be " + std::string(expected));
 }
 
 Error RequiredPath(std::size_t i, std::string_view path) {
@@ -142,8 +143,9 @@ Result<void> ApplyOne(McpServer& server, const PatchOperation& op, std::size_t i
     if (remove) return RequiredPath(i, path);
     auto value = string_value();
     if (!value) return std::move(value).error();
-    std::string& target =
-        path == "/name" ? server.name : path == "/transport" ? server.transport : server.config.url;
+    std::string& target = path == "/name"        ? server.name
+                          : path == "/transport" ? server.transport
+                                                 : server.config.url;
     target = std::move(value).value();
   } else if (path == "/enabled") {
     if (remove) {

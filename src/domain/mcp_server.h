@@ -38,9 +38,9 @@ struct McpServerConfig {
 struct McpServer {
   std::string id;
   std::string name;
-  bool enabled = false;                           // the vendor's default
-  std::string type{kMcpServerTypeCustom};         // only "custom" is supported
-  std::string transport;                          // "streamable_http" or "sse"
+  bool enabled = false;                    // the vendor's default
+  std::string type{kMcpServerTypeCustom};  // only "custom" is supported
+  std::string transport;                   // "streamable_http" or "sse"
   McpServerConfig config;
   ResourceMetadata metadata;
 };

@@ -84,13 +84,15 @@ TEST(McpServerTest, TransportIsOneOfTwoExactValues) {
 
 TEST(McpServerTest, UrlMustBeAnAbsoluteHttpUrlWithAHost) {
   McpServer server = Valid();
-  for (const char* good : {"http://localhost:8080/mcp", "https://a.example", "HTTPS://A.example/x?y#z",
-                           "https://user@host/p", "http://[::1]:9000/"}) {
+  for (const char* good :
+       {"http://localhost:8080/mcp", "https://a.example", "HTTPS://A.example/x?y#z",
+        "https://user@host/p", "http://[::1]:9000/"}) {
     server.config.url = good;
     EXPECT_EQ(FailedField(server), "") << good;
   }
-  for (const char* bad : {"", "ftp://host/", "//host/x", "https://", "https:///path", "https://:80/",
-                          "https://host/a b", "https://host/\t", "mailto:x@y", "https://user@/x"}) {
+  for (const char* bad :
+       {"", "ftp://host/", "//host/x", "https://", "https:///path", "https://:80/",
+        "https://host/a b", "https://host/\t", "mailto:x@y", "https://user@/x"}) {
     server.config.url = bad;
     EXPECT_EQ(FailedField(server), "config.url") << bad;
   }
@@ -225,11 +227,11 @@ std::string FirstField(const Result<McpServer>& r) {
 
 TEST(McpServerPatchTest, SetsEveryWritablePath) {
   auto r = ApplyMcpServerPatch(
-      Current(), {SetString("/name", "Renamed"), SetBool("/enabled", false),
-                  SetString("/type", "custom"), SetString("/transport", "streamable_http"),
-                  SetString("/config/url", "http://b.example/"),
-                  SetString("/config/authorizationHeaderName", "X-Key"),
-                  SetString("/config/authorizationHeaderToken/id", "t2")});
+      Current(),
+      {SetString("/name", "Renamed"), SetBool("/enabled", false), SetString("/type", "custom"),
+       SetString("/transport", "streamable_http"), SetString("/config/url", "http://b.example/"),
+       SetString("/config/authorizationHeaderName", "X-Key"),
+       SetString("/config/authorizationHeaderToken/id", "t2")});
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->name, "Renamed");
   EXPECT_FALSE(r->enabled);
@@ -238,23 +240,23 @@ TEST(McpServerPatchTest, SetsEveryWritablePath) {
   EXPECT_EQ(r->config.authorization_header_name, "X-Key");
   EXPECT_EQ(r->config.authorization_header_token_id, "t2");
   EXPECT_EQ(r->metadata.version, 4);  // the service bumps it on write
-  auto reference = ApplyMcpServerPatch(
-      Current(), {SetReference("/config/authorizationHeaderToken", "t3")});
+  auto reference =
+      ApplyMcpServerPatch(Current(), {SetReference("/config/authorizationHeaderToken", "t3")});
   ASSERT_TRUE(reference.ok());
   EXPECT_EQ(reference->config.authorization_header_token_id, "t3");
 }
 
 TEST(McpServerPatchTest, RemoveMakesOptionalFieldsAbsentAndRequiredOnesAre400) {
-  auto r = ApplyMcpServerPatch(Current(), {Remove("/config/authorizationHeaderToken"),
-                                           Remove("/config/authorizationHeaderName"),
-                                           Remove("/enabled"), Remove("/type")});
+  auto r = ApplyMcpServerPatch(
+      Current(), {Remove("/config/authorizationHeaderToken"),
+                  Remove("/config/authorizationHeaderName"), Remove("/enabled"), Remove("/type")});
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(r->config.authorization_header_token_id.has_value());
   EXPECT_FALSE(r->config.authorization_header_name.has_value());
   EXPECT_FALSE(r->enabled);
   EXPECT_EQ(r->type, "custom");
-  for (const char* path : {"/name", "/transport", "/config/url",
-                           "/config/authorizationHeaderToken/id"}) {
+  for (const char* path :
+       {"/name", "/transport", "/config/url", "/config/authorizationHeaderToken/id"}) {
     EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {Remove(path)})), "[0].path") << path;
   }
 }
@@ -263,12 +265,12 @@ TEST(McpServerPatchTest, WrongValueTypesReadOnlyAndUnknownPathsAre400) {
   EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetBool("/name", true)})), "[0].value");
   EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/enabled", "true")})),
             "[0].value");
-  EXPECT_EQ(FirstField(ApplyMcpServerPatch(
-                Current(), {SetString("/config/authorizationHeaderToken", "t2")})),
+  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(),
+                                           {SetString("/config/authorizationHeaderToken", "t2")})),
             "[0].value");
-  EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/name", "ok"),
-                                                       SetString("/id", "x")})),
-            "[1].path");
+  EXPECT_EQ(
+      FirstField(ApplyMcpServerPatch(Current(), {SetString("/name", "ok"), SetString("/id", "x")})),
+      "[1].path");
   EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/metadata/version", "9")})),
             "[0].path");
   EXPECT_EQ(FirstField(ApplyMcpServerPatch(Current(), {SetString("/config", "x")})), "[0].path");

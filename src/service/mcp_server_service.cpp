@@ -30,8 +30,7 @@ Result<store::Page<domain::McpServer>> McpServerService::List(const store::ListQ
   return store_.ListMcpServers(query);
 }
 
-Result<WriteResult> McpServerService::Upsert(const Caller& caller,
-                                             McpServerUpsertCommand command) {
+Result<WriteResult> McpServerService::Upsert(const Caller& caller, McpServerUpsertCommand command) {
   domain::McpServer& server = command.server;
   if (auto valid = domain::ValidateMcpServer(server); !valid) return std::move(valid).error();
   auto found = store_.GetMcpServer(caller.tenant, server.id);

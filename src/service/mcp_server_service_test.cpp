@@ -136,8 +136,7 @@ TEST_F(McpServerServiceTest, VersionAndPreconditionRules) {
   EXPECT_EQ(servers_->Upsert(caller_, versioned).error().code, ErrorCode::kConflict);
   McpServerUpsertCommand stale_if_match = Server("s1", std::nullopt);
   stale_if_match.if_match = Precondition{false, {3}};
-  EXPECT_EQ(servers_->Upsert(caller_, stale_if_match).error().code,
-            ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(servers_->Upsert(caller_, stale_if_match).error().code, ErrorCode::kPreconditionFailed);
   EXPECT_EQ(servers_->Get("acme", "s1")->metadata.version, 1);
 }
 
@@ -158,10 +157,8 @@ TEST_F(McpServerServiceTest, ReferencedTokenDeleteIs400ListingReferrersUnlessFor
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
   ASSERT_EQ(refused.error().details.size(), 2u);
-  EXPECT_EQ(refused.error().details[0].field,
-            "mcpServer/s1/config.authorizationHeaderToken.id");
-  EXPECT_EQ(refused.error().details[1].field,
-            "mcpServer/s2/config.authorizationHeaderToken.id");
+  EXPECT_EQ(refused.error().details[0].field, "mcpServer/s1/config.authorizationHeaderToken.id");
+  EXPECT_EQ(refused.error().details[1].field, "mcpServer/s2/config.authorizationHeaderToken.id");
   EXPECT_TRUE(tokens_->Get("acme", "tok").ok());
 
   clock_.Advance(5000);

@@ -38,21 +38,25 @@ Error ReferencedError(std::string_view noun, const std::string& id,
                            "them");
   for (const store::Referrer& referrer : referrers) {
     // The field is a path to the reference: the referrer's kind and id, then its field.
-    e.details.push_back(ErrorDetail{referrer.kind + "/" + referrer.id + "/" + referrer.field,
-                                    "referenced",
-                                    "referenced by " + referrer.kind + " " + referrer.id +
-                                        " in " + referrer.field});
+    e.details.push_back(ErrorDetail{
+        referrer.kind + "/" + referrer.id + "/" + referrer.field, "referenced",
+        "referenced by " + referrer.kind + " " + referrer.id + " in " + referrer.field});
   }
   return e;
 }
 
 std::string_view AuditOutcomeOf(const Error& e) {
   switch (e.code) {
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kPreconditionFailed: return "precondition_failed";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kInvalidArgument: return "invalid";
-    default: return "error";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kPreconditionFailed:
+      return "precondition_failed";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kInvalidArgument:
+      return "invalid";
+    default:
+      return "error";
   }
 }
 

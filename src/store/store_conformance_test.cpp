@@ -25,9 +25,9 @@
 #include <utility>
 #include <vector>
 
+#include "store/mcp_server_store.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
-#include "store/mcp_server_store.h"
 #include "store/token_store.h"
 #include "support/pg_test_server.h"
 
@@ -1137,8 +1137,8 @@ TEST_P(McpServerConformance, ReferencedTokenIsNotDeletedAndEveryReferrerIsListed
   ASSERT_TRUE(refused.ok()) << refused.error().internal;
   EXPECT_EQ(refused->outcome, DeleteOutcome::kReferenced);
   const std::string field = "config.authorizationHeaderToken.id";
-  EXPECT_THAT(refused->referrers, ElementsAre(Referrer{"mcpServer", "a", field},
-                                              Referrer{"mcpServer", "b", field}));
+  EXPECT_THAT(refused->referrers,
+              ElementsAre(Referrer{"mcpServer", "a", field}, Referrer{"mcpServer", "b", field}));
   EXPECT_TRUE(MustGet("acme", "tok").has_value());
   EXPECT_EQ(MustGetServer("acme", "a")->metadata.version, 1);
 
@@ -1178,8 +1178,8 @@ TEST_P(McpServerConformance, ForcedDeleteRemovesEveryReferenceWithVersionAndModi
   ASSERT_TRUE(forced.ok()) << forced.error().internal;
   EXPECT_EQ(forced->outcome, DeleteOutcome::kDeleted);
   const std::string field = "config.authorizationHeaderToken.id";
-  EXPECT_THAT(forced->referrers, ElementsAre(Referrer{"mcpServer", "a", field},
-                                             Referrer{"mcpServer", "b", field}));
+  EXPECT_THAT(forced->referrers,
+              ElementsAre(Referrer{"mcpServer", "a", field}, Referrer{"mcpServer", "b", field}));
   EXPECT_FALSE(MustGet("acme", "tok").has_value());
 
   auto a = MustGetServer("acme", "a");
@@ -1256,12 +1256,12 @@ TEST_P(McpServerConformance, ListFiltersBooleansNestedFieldsAndAbsentReferences)
               ElementsAre("a"));
   EXPECT_THAT(list({McpClause("transport", FieldType::kString, K::kCompare, {std::string("sse")})}),
               ElementsAre("b"));
-  EXPECT_THAT(list({McpClause("config.authorizationHeaderToken.id", FieldType::kString,
-                              K::kCompare, {std::string("tok")})}),
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderToken.id", FieldType::kString, K::kCompare,
+                              {std::string("tok")})}),
               ElementsAre("a", "c"));
-  EXPECT_THAT(list({McpClause("config.authorizationHeaderToken.id", FieldType::kString,
-                              K::kMissing)}),
-              ElementsAre("b"));
+  EXPECT_THAT(
+      list({McpClause("config.authorizationHeaderToken.id", FieldType::kString, K::kMissing)}),
+      ElementsAre("b"));
   EXPECT_THAT(list({McpClause("config.authorizationHeaderName", FieldType::kString, K::kExists)}),
               ElementsAre("a", "c"));
   EXPECT_THAT(list({McpClause("config.authorizationHeaderName", FieldType::kString, K::kRegex, {},
@@ -1361,9 +1361,8 @@ TEST_P(McpServerConformance, ForcedDeleteRacingReferrerWritesNeverDanglesNorLose
           << id << " references the deleted token";
       EXPECT_EQ(server->name, last_written[s].empty() ? "server" : last_written[s])
           << id << ": a successful update was lost";
-      const bool cleared = std::any_of(
-          (*deleted)->referrers.begin(), (*deleted)->referrers.end(),
-          [&](const Referrer& r) { return r.id == id; });
+      const bool cleared = std::any_of((*deleted)->referrers.begin(), (*deleted)->referrers.end(),
+                                       [&](const Referrer& r) { return r.id == id; });
       EXPECT_EQ(server->metadata.version, 1 + successes[s] + (cleared ? 1 : 0)) << id;
       if (cleared) {
         EXPECT_EQ(server->metadata.modified_at_ms, 77'000) << id;

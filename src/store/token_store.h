@@ -87,7 +87,7 @@ enum class DeleteOutcome { kDeleted, kAbsent, kVersionMismatch, kReferenced };
 
 // A resource that references the one being deleted, for the 400 of a refused delete.
 struct Referrer {
-  std::string kind;   // "mcpServer" (agents later)
+  std::string kind;  // "mcpServer" (agents later)
   std::string id;
   std::string field;  // the referring field as the API spells it
   friend bool operator==(const Referrer&, const Referrer&) = default;

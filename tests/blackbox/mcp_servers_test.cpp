@@ -10,7 +10,9 @@ namespace json = boost::json;
 
 BB_CONTRACT_SUITE(McpServerTest);
 
-std::string ServersBase(const Tenant& t) { return "/ai-service/" + t.name + "/agentic/mcp-servers"; }
+std::string ServersBase(const Tenant& t) {
+  return "/ai-service/" + t.name + "/agentic/mcp-servers";
+}
 
 std::string ServerBody(const std::string& name, const std::optional<std::string>& token_id,
                        bool enabled = true, const std::string& url = "https://mcp.example.com/x") {
@@ -139,13 +141,16 @@ TEST_P(McpServerTest, DeletingAReferencedTokenNeedsForceAndThenRemovesTheReferen
 TEST_P(McpServerTest, ListsFilterSortPageAndCountLikeTokens) {
   Tenant t = NewTenant();
   ASSERT_EQ(Call("PUT", ServersBase(t) + "/c", t.rw,
-                 ServerBody("Gamma", std::nullopt, false, "https://c.example.org/")).status,
+                 ServerBody("Gamma", std::nullopt, false, "https://c.example.org/"))
+                .status,
             201);
   ASSERT_EQ(Call("PUT", ServersBase(t) + "/a", t.rw,
-                 ServerBody("Alpha", std::nullopt, true, "https://orders.example.com/")).status,
+                 ServerBody("Alpha", std::nullopt, true, "https://orders.example.com/"))
+                .status,
             201);
   ASSERT_EQ(Call("PUT", ServersBase(t) + "/b", t.rw,
-                 ServerBody("Beta", std::nullopt, true, "https://b.example.org/")).status,
+                 ServerBody("Beta", std::nullopt, true, "https://b.example.org/"))
+                .status,
             201);
   auto ids = [&](const std::string& query) {
     HttpResponse r = Call("GET", ServersBase(t) + "?" + query, t.read);
@@ -159,9 +164,8 @@ TEST_P(McpServerTest, ListsFilterSortPageAndCountLikeTokens) {
             (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(ids("sort=enabled:desc,name:desc"), (std::vector<std::string>{"b", "a", "c"}));
   EXPECT_EQ(ids("fields=id&pageSize=1&pageNumber=2"), (std::vector<std::string>{"b"}));
-  HttpResponse counted =
-      Call("POST", ServersBase(t) + "/search?pageSize=1", t.read, R"({"q":"enabled:true"})",
-           {{"X-Total-Count", "true"}});
+  HttpResponse counted = Call("POST", ServersBase(t) + "/search?pageSize=1", t.read,
+                              R"({"q":"enabled:true"})", {{"X-Total-Count", "true"}});
   ASSERT_EQ(counted.status, 200) << counted.Dump();
   EXPECT_EQ(counted.Header("X-Total-Count"), "2");
   ExpectBadRequest(Call("GET", ServersBase(t) + "?q=value:x", t.read));
@@ -196,12 +200,12 @@ TEST_P(McpServerTest, PatchSetsAndRemovesFieldsIncludingTheTokenReference) {
   ASSERT_TRUE(Create(t, "tok", "n", NewValue()));
   const std::string item = ServersBase(t) + "/s";
   ASSERT_EQ(Call("PUT", item, t.rw, ServerBody("S", std::nullopt)).status, 201);
-  HttpResponse patched = Call(
-      "PATCH", item, t.rw,
-      R"([{"op":"REPLACE","path":"/name","value":"Renamed"},)"
-      R"({"op":"replace","path":"/enabled","value":false},)"
-      R"({"op":"ADD","path":"/config/authorizationHeaderToken","value":{"id":"tok"}}])",
-      {{"If-Match", "\"1\""}});
+  HttpResponse patched =
+      Call("PATCH", item, t.rw,
+           R"([{"op":"REPLACE","path":"/name","value":"Renamed"},)"
+           R"({"op":"replace","path":"/enabled","value":false},)"
+           R"({"op":"ADD","path":"/config/authorizationHeaderToken","value":{"id":"tok"}}])",
+           {{"If-Match", "\"1\""}});
   EXPECT_EQ(patched.status, 204) << patched.Dump();
   EXPECT_EQ(patched.Header("ETag"), "\"2\"");
   json::value server = ParseBody(Call("GET", item, t.read));
@@ -216,15 +220,16 @@ TEST_P(McpServerTest, PatchSetsAndRemovesFieldsIncludingTheTokenReference) {
   EXPECT_TRUE(ErrorMentions(missing, "config.authorizationHeaderToken.id")) << missing.Dump();
   ExpectBadRequest(Call("PATCH", item, t.rw, R"([{"op":"REMOVE","path":"/config/url"}])"));
   ExpectBadRequest(Call("PATCH", item, t.rw, R"([{"op":"REPLACE","path":"/id","value":"x"}])"));
-  ExpectPreconditionFailed(Call("PATCH", item, t.rw, R"([{"op":"REMOVE","path":"/enabled"}])",
-                                {{"If-Match", "\"1\""}}));
-  ExpectNotFound(Call("PATCH", ServersBase(t) + "/ghost", t.rw,
-                      R"([{"op":"REMOVE","path":"/enabled"}])"),
-                 "ghost");
+  ExpectPreconditionFailed(
+      Call("PATCH", item, t.rw, R"([{"op":"REMOVE","path":"/enabled"}])", {{"If-Match", "\"1\""}}));
+  ExpectNotFound(
+      Call("PATCH", ServersBase(t) + "/ghost", t.rw, R"([{"op":"REMOVE","path":"/enabled"}])"),
+      "ghost");
 
-  EXPECT_EQ(Call("PATCH", item, t.rw,
-                 R"([{"op":"REMOVE","path":"/config/authorizationHeaderToken"}])").status,
-            204);
+  EXPECT_EQ(
+      Call("PATCH", item, t.rw, R"([{"op":"REMOVE","path":"/config/authorizationHeaderToken"}])")
+          .status,
+      204);
   server = ParseBody(Call("GET", item, t.read));
   EXPECT_TRUE(At(server, "config.authorizationHeaderToken").is_null());
   EXPECT_EQ(Int(At(server, "metadata.version")), 3);

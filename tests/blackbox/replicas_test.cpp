@@ -262,19 +262,19 @@ TEST_F(ReplicasTest, WritesToDifferentTokensNeverInterfere) {
 TEST_F(ReplicasTest, ForcedTokenDeleteRacingMcpServerUpdatesOnOtherReplicas) {
   const std::string servers = "/ai-service/" + tenant_ + "/agentic/mcp-servers/";
   auto server_body = [](const std::string& name, std::optional<std::int64_t> version) {
-    json::object body{{"name", name},
-                      {"transport", "sse"},
-                      {"config", json::object{{"url", "https://mcp.example.com/"},
-                                              {"authorizationHeaderToken",
-                                               json::object{{"id", "tok"}}}}}};
+    json::object body{
+        {"name", name},
+        {"transport", "sse"},
+        {"config", json::object{{"url", "https://mcp.example.com/"},
+                                {"authorizationHeaderToken", json::object{{"id", "tok"}}}}}};
     if (version) body["metadata"] = json::object{{"version", *version}};
     return json::serialize(body);
   };
   constexpr int kServers = 4;
   constexpr int kWriters = 12;
-  ASSERT_EQ(Call(0, "PUT", Item("tok"), Body({{"name", "n"}, {"value", "sv-" + RandomHex(8)}}))
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(0, "PUT", Item("tok"), Body({{"name", "n"}, {"value", "sv-" + RandomHex(8)}})).status,
+      201);
   for (int s = 0; s < kServers; ++s) {
     ASSERT_EQ(Call(0, "PUT", servers + Named("s", s), server_body("start", std::nullopt)).status,
               201);
@@ -326,8 +326,7 @@ TEST_F(ReplicasTest, ForcedTokenDeleteRacingMcpServerUpdatesOnOtherReplicas) {
       EXPECT_NE(std::find(names.begin(), names.end(), name), names.end())
           << "s" << s << " lost its successful updates: " << name;
     }
-    EXPECT_EQ(Int(At(server, "metadata.version")),
-              1 + static_cast<std::int64_t>(names.size()) + 1)
+    EXPECT_EQ(Int(At(server, "metadata.version")), 1 + static_cast<std::int64_t>(names.size()) + 1)
         << "s" << s;
   }
 }

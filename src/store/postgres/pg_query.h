@@ -31,8 +31,8 @@ struct ColumnSpec {
   std::string_view field;   // query::FieldSpec::path
   std::string_view column;  // a fixed identifier: the only names that reach SQL from a query
   ColumnType type;
-  int list_column;          // its position in TableSpec::select_columns
-  bool nullable = false;    // NULL stores an absent optional field
+  int list_column;        // its position in TableSpec::select_columns
+  bool nullable = false;  // NULL stores an absent optional field
 };
 
 // A resource's table as the list compiler sees it.

@@ -636,9 +636,8 @@ class PostgresTokenStore final : public Store {
     auto compiled = postgres::CompilePgListQuery(query, table);
     if (!compiled.ok()) return std::move(compiled).error();
     return Run<Page<Item>>("list", Retry::kIdempotent, [&](PgConnection& conn) {
-      return compiled->regexes.empty()
-                 ? ListInSql<Item>(conn, query, table, *compiled, decode)
-                 : ListWithRegex<Item>(conn, query, *compiled, decode);
+      return compiled->regexes.empty() ? ListInSql<Item>(conn, query, table, *compiled, decode)
+                                       : ListWithRegex<Item>(conn, query, *compiled, decode);
     });
   }
 
@@ -723,9 +722,9 @@ class PostgresTokenStore final : public Store {
   }
 
   static Error MissingToken() {
-    return Error::InvalidField(std::string(kMcpServerTokenField), "notFound",
-                               std::string(kMcpServerTokenField) +
-                                   " names a token that does not exist");
+    return Error::InvalidField(
+        std::string(kMcpServerTokenField), "notFound",
+        std::string(kMcpServerTokenField) + " names a token that does not exist");
   }
 
   static Error RetryDelete() {

@@ -212,7 +212,8 @@ Result<CompiledList> CompileListQuery(const ListQuery& query, const TableSpec& t
   if (!has_id) order += "id ASC, ";
   order.resize(order.size() - 2);
 
-  out.page_sql = "SELECT " + std::string(table.select_columns) + where + order + " LIMIT ? OFFSET ?";
+  out.page_sql =
+      "SELECT " + std::string(table.select_columns) + where + order + " LIMIT ? OFFSET ?";
   out.count_sql = "SELECT count(*)" + where;
   return out;
 }

@@ -26,7 +26,7 @@ struct ColumnSpec {
   std::string_view field;   // query::FieldSpec::path
   std::string_view column;  // a fixed identifier: the only names that reach SQL from a query
   ColumnType type;
-  bool nullable = false;    // NULL stores an absent optional field
+  bool nullable = false;  // NULL stores an absent optional field
 };
 
 // A resource's table as the list compiler sees it: which columns a page selects and which

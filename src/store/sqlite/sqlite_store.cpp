@@ -481,20 +481,19 @@ class SqliteTokenStore final : public Store {
   Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,
                                        const DeleteRequest& request) override {
     return NoThrow("delete mcp server", [&]() -> Result<DeleteResult> {
-      return InWriteTransaction<DeleteResult>(
-          "delete mcp server", [&](SqliteConnection& conn) -> Result<DeleteResult> {
-            auto version = ReadVersion(conn, kMcpServerVersionSql, tenant, id);
-            if (!version.ok()) return std::move(version).error();
-            if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
-            if (request.expected_version && **version != *request.expected_version) {
-              return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
-            }
-            if (auto deleted = ExecTexts(conn, kDeleteMcpServerSql, {tenant, id}, "delete");
-                !deleted) {
-              return std::move(deleted).error();
-            }
-            return DeleteResult{DeleteOutcome::kDeleted, {}};
-          });
+      return InWriteTransaction<
+          DeleteResult>("delete mcp server", [&](SqliteConnection& conn) -> Result<DeleteResult> {
+        auto version = ReadVersion(conn, kMcpServerVersionSql, tenant, id);
+        if (!version.ok()) return std::move(version).error();
+        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
+        if (request.expected_version && **version != *request.expected_version) {
+          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+        }
+        if (auto deleted = ExecTexts(conn, kDeleteMcpServerSql, {tenant, id}, "delete"); !deleted) {
+          return std::move(deleted).error();
+        }
+        return DeleteResult{DeleteOutcome::kDeleted, {}};
+      });
     });
   }
 

@@ -1,6 +1,6 @@
-// SQLite implementation of Store (tokens and MCP servers): WAL mode, versioned migrations, one transaction per
-// write, synchronous=FULL by default. Regular expressions are evaluated by a registered SQL
-// function backed by RE2, so they behave exactly as the q parser validated them.
+// SQLite implementation of Store (tokens and MCP servers): WAL mode, versioned migrations, one
+// transaction per write, synchronous=FULL by default. Regular expressions are evaluated by a
+// registered SQL function backed by RE2, so they behave exactly as the q parser validated them.
 // Thread-safe: one writer connection (writes queue for it, and SQLite's write lock serializes
 // writers of other processes) plus a pool of `read_connections` reader connections, each used by
 // one thread at a time; reads run in parallel with each other and with the writer (WAL).
