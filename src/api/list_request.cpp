@@ -24,6 +24,26 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
+store::ListQuery ToStoreQuery(const std::string& tenant, ListRequest& request) {
+  store::ListQuery query;
+  query.tenant = tenant;
+  query.filter = std::move(request.filter);
+  query.sort = std::move(request.sort);
+  query.limit = request.paging.page_size;
+  query.offset = request.paging.Offset();
+  query.count_total = request.want_total;
+  return query;
+}
+
+Result<bool> DecodeForce(const RequestContext& ctx) {
+  auto force = ctx.params.Single("force");
+  if (!force) return std::move(force).error();
+  if (!*force) return false;
+  if (EqualsIgnoreCase(**force, "true")) return true;
+  if (EqualsIgnoreCase(**force, "false")) return false;
+  return Error::InvalidField("force", "invalid", "force must be true or false");
+}
+
 Result<query::Projection> DecodeProjection(const RequestContext& ctx,
                                            const query::ResourceSchema& schema) {
   auto fields = ctx.params.Single("fields");

@@ -9,6 +9,7 @@
 #include "api/request_context.h"
 #include "query/query.h"
 #include "service/token_service.h"
+#include "store/token_store.h"
 
 namespace ts::api {
 
@@ -22,6 +23,12 @@ struct ListRequest {
 
 Result<ListRequest> DecodeListRequest(const RequestContext& ctx, const std::string& q,
                                       const query::ResourceSchema& schema);
+
+// The store's form of a decoded list request; moves the filter and sort out of `request`.
+store::ListQuery ToStoreQuery(const std::string& tenant, ListRequest& request);
+
+// `force=true|false` (case-insensitive) on DELETE; absent is false.
+Result<bool> DecodeForce(const RequestContext& ctx);
 
 // `fields` alone (single-resource reads).
 Result<query::Projection> DecodeProjection(const RequestContext& ctx,

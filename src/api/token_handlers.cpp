@@ -6,37 +6,12 @@
 #include "api/error_mapping.h"
 #include "api/json_body.h"
 #include "api/list_request.h"
+#include "api/responses.h"
 #include "api/token_json.h"
 #include "domain/token.h"
 
 namespace ts::api {
 namespace {
-
-http::HttpResponse Json(int status, std::string body) {
-  http::HttpResponse response;
-  response.status = status;
-  response.SetHeader("Content-Type", "application/json");
-  response.body = std::move(body);
-  return response;
-}
-
-http::HttpResponse NoContent(std::int64_t version) {
-  http::HttpResponse response;
-  response.status = 204;
-  response.SetHeader("ETag", EntityTag(version));
-  return response;
-}
-
-Result<bool> DecodeForce(const RequestContext& ctx) {
-  auto force = ctx.params.Single("force");
-  if (!force) return std::move(force).error();
-  if (!*force) return false;
-  std::string lower = **force;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == "true") return true;
-  if (lower == "false") return false;
-  return Error::InvalidField("force", "invalid", "force must be true or false");
-}
 
 std::string TokenLocation(const RequestContext& ctx) {
   // Ids and tenants are restricted to unreserved characters: no encoding needed.
@@ -48,21 +23,14 @@ std::string TokenLocation(const RequestContext& ctx) {
 http::HttpResponse TokenHandlers::ListWithQuery(RequestContext& ctx, const std::string& q) {
   auto request = DecodeListRequest(ctx, q, domain::TokenSchema());
   if (!request) return RenderError(request.error());
-  store::ListQuery query;
-  query.tenant = ctx.tenant;
-  query.filter = std::move(request->filter);
-  query.sort = std::move(request->sort);
-  query.limit = request->paging.page_size;
-  query.offset = request->paging.Offset();
-  query.count_total = request->want_total;
-  auto page = tokens_.List(query);
+  auto page = tokens_.List(ToStoreQuery(ctx.tenant, *request));
   if (!page) return RenderError(page.error());
   boost::json::array items;
   items.reserve(page->items.size());
   for (const domain::Token& token : page->items) {
     items.emplace_back(RenderToken(token, request->projection));
   }
-  http::HttpResponse response = Json(200, boost::json::serialize(items));
+  http::HttpResponse response = JsonResponse(200, boost::json::serialize(items));
   if (page->total) response.SetHeader("X-Total-Count", std::to_string(*page->total));
   return response;
 }
@@ -87,7 +55,7 @@ http::HttpResponse TokenHandlers::Get(RequestContext& ctx) {
   auto token = tokens_.Get(ctx.tenant, ctx.resource_id);
   if (!token) return RenderError(token.error());
   http::HttpResponse response =
-      Json(200, boost::json::serialize(RenderToken(*token, *projection)));
+      JsonResponse(200, boost::json::serialize(RenderToken(*token, *projection)));
   response.SetHeader("ETag", EntityTag(token->metadata.version));
   return response;
 }
@@ -106,11 +74,11 @@ http::HttpResponse TokenHandlers::Put(RequestContext& ctx) {
     response = RenderError(outcome.result.error());
   } else if (outcome.result->created) {
     boost::json::object created{{"id", ctx.resource_id}};
-    response = Json(201, boost::json::serialize(created));
+    response = JsonResponse(201, boost::json::serialize(created));
     response.SetHeader("Location", TokenLocation(ctx));
     response.SetHeader("ETag", EntityTag(outcome.result->version));
   } else {
-    response = NoContent(outcome.result->version);
+    response = NoContentResponse(outcome.result->version);
   }
   response.delay = outcome.delay;
   return response;
@@ -125,7 +93,7 @@ http::HttpResponse TokenHandlers::Patch(RequestContext& ctx) {
   service::Caller caller{ctx.tenant, ctx.principal.subject, ctx.request.request_id};
   auto written = tokens_.Patch(caller, ctx.resource_id, *ops, DecodeIfMatch(ctx.request));
   if (!written) return RenderError(written.error());
-  return NoContent(written->version);
+  return NoContentResponse(written->version);
 }
 
 http::HttpResponse TokenHandlers::Delete(RequestContext& ctx) {

@@ -160,6 +160,11 @@ Result<std::vector<domain::PatchOperation>> DecodePatch(const boost::json::value
         if (v.is_string()) {
           op.value_is_string = true;
           op.string_value = std::string(v.as_string());
+        } else if (v.is_bool()) {
+          op.bool_value = v.as_bool();
+        } else if (v.is_object() && v.as_object().size() == 1) {
+          const boost::json::value* id = v.as_object().if_contains("id");
+          if (id != nullptr && id->is_string()) op.object_id = std::string(id->as_string());
         }
       } else {
         return Error::InvalidField(at + "." + Quote(k), "unknown",
@@ -194,18 +199,19 @@ boost::json::object RenderToken(const domain::Token& token, const query::Project
   boost::json::object out;
   if (projection.Includes("id")) out["id"] = token.id;
   if (projection.Includes("name")) out["name"] = token.name;
-  if (projection.Includes("metadata")) {
-    boost::json::object metadata;
-    if (projection.IncludesExactly("metadata.version")) {
-      metadata["version"] = token.metadata.version;
-    }
-    if (projection.IncludesExactly("metadata.createdAt")) {
-      metadata["createdAt"] = FormatTimestamp(token.metadata.created_at_ms);
-    }
-    if (projection.IncludesExactly("metadata.modifiedAt")) {
-      metadata["modifiedAt"] = FormatTimestamp(token.metadata.modified_at_ms);
-    }
-    out["metadata"] = std::move(metadata);
+  if (projection.Includes("metadata")) out["metadata"] = RenderMetadata(token.metadata, projection);
+  return out;
+}
+
+boost::json::object RenderMetadata(const domain::ResourceMetadata& metadata,
+                                   const query::Projection& projection) {
+  boost::json::object out;
+  if (projection.IncludesExactly("metadata.version")) out["version"] = metadata.version;
+  if (projection.IncludesExactly("metadata.createdAt")) {
+    out["createdAt"] = FormatTimestamp(metadata.created_at_ms);
+  }
+  if (projection.IncludesExactly("metadata.modifiedAt")) {
+    out["modifiedAt"] = FormatTimestamp(metadata.modified_at_ms);
   }
   return out;
 }

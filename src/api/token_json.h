@@ -26,6 +26,11 @@ Result<std::vector<domain::PatchOperation>> DecodePatch(const boost::json::value
 // Decodes a search body: absent, `{}` or `{"q": "..."}`.
 Result<std::string> DecodeSearchBody(const std::optional<boost::json::value>& body);
 
+// {"version", "createdAt", "modifiedAt"} as far as the projection selects them (paths below
+// "metadata").
+boost::json::object RenderMetadata(const domain::ResourceMetadata& metadata,
+                                   const query::Projection& projection);
+
 boost::json::object RenderToken(const domain::Token& token, const query::Projection& projection);
 
 }  // namespace ts::api

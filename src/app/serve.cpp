@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "api/error_mapping.h"
+#include "api/mcp_server_handlers.h"
 #include "api/router.h"
 #include "api/token_handlers.h"
 #include "app/dev_files.h"
@@ -206,7 +207,7 @@ int Serve(const config::ServeConfig& config) {
   auto keys = LoadKeys(config, database);
   if (!keys) return Fail(keys.error());
 
-  Result<std::unique_ptr<store::TokenStore>> store = Error::Internal("no store opened");
+  Result<std::unique_ptr<store::Store>> store = Error::Internal("no store opened");
   if (postgres) {
     store::PostgresOptions pg_options;
     pg_options.url = config.database_url;
@@ -243,12 +244,15 @@ int Serve(const config::ServeConfig& config) {
   service::MismatchThrottle throttle(clock);
   service::TokenService tokens(**store, barrier, clock, **audit, throttle);
   api::TokenHandlers token_handlers(tokens);
+  service::McpServerService mcp_servers(**store, clock, **audit);
+  api::McpServerHandlers mcp_server_handlers(mcp_servers);
 
   std::atomic<bool> serving{false};
   store::TokenStore& store_ref = **store;
   api::ApiRouter router(*verifier, clock, **audit,
                         [&] { return serving.load() && store_ref.Ping().ok(); });
   router.AddResource({"tokens", "tokenId", &token_handlers});
+  router.AddResource({"mcp-servers", "mcpServerId", &mcp_server_handlers});
 
   http::HttpServer server(
       config.server, [&router](http::HttpRequest& request) { return router.Handle(request); },

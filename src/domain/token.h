@@ -42,7 +42,9 @@ Result<void> ValidateValue(std::string_view value, std::string_view field);
 const query::ResourceSchema& TokenSchema();
 
 // One PATCH operation, already decoded from JSON: `value` is present only when the
-// operation carried one, and `value_is_string` says whether it was a JSON string.
+// operation carried one, and `value_is_string` says whether it was a JSON string (then
+// `string_value` holds it). `bool_value` is set for a JSON boolean, `object_id` for an object
+// whose only member is a string `id` (a reference, as in `{"id": "my-token"}`).
 struct PatchOperation {
   enum class Op { kAdd, kRemove, kReplace };
   Op op = Op::kReplace;
@@ -50,6 +52,8 @@ struct PatchOperation {
   bool has_value = false;
   bool value_is_string = false;
   std::string string_value;
+  std::optional<bool> bool_value;
+  std::optional<std::string> object_id;
 };
 
 inline constexpr std::size_t kMaxPatchOperations = 200;

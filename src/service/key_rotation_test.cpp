@@ -40,9 +40,9 @@ class FaultInjectingStore final : public store::TokenStore {
   Result<void> Update(std::string_view t, const domain::Token& u, std::int64_t v) override {
     return inner_.Update(t, u, v);
   }
-  Result<store::DeleteOutcome> Delete(std::string_view t, std::string_view id,
-                                      std::optional<std::int64_t> v) override {
-    return inner_.Delete(t, id, v);
+  Result<store::DeleteResult> Delete(std::string_view t, std::string_view id,
+                                     const store::DeleteRequest& r) override {
+    return inner_.Delete(t, id, r);
   }
   Result<void> Ping() override { return inner_.Ping(); }
   Result<std::optional<std::vector<std::uint8_t>>> GetSetting(std::string_view name) override {
@@ -192,8 +192,8 @@ TEST_F(KeyRotationTest, AWriteBetweenReadAndSwapIsNeverOverwritten) {
     ASSERT_GE(swaps.size(), 3u);
     // The running service (still on the old ring) deletes one token and re-creates another
     // with a new value, after the pass read them and before it swaps.
-    ASSERT_TRUE(real_->Delete(swaps[0].tenant, swaps[0].id, std::nullopt).ok());
-    ASSERT_TRUE(real_->Delete(swaps[1].tenant, swaps[1].id, std::nullopt).ok());
+    ASSERT_TRUE(real_->Delete(swaps[0].tenant, swaps[0].id, {}).ok());
+    ASSERT_TRUE(real_->Delete(swaps[1].tenant, swaps[1].id, {}).ok());
     Write(swaps[1].tenant, swaps[1].id, old_barrier_, "the new value");
   };
   RewrapOptions options;

@@ -2,33 +2,14 @@
 
 #include <algorithm>
 
+#include "service/write_errors.h"
+
 namespace ts::service {
 namespace {
 
-Error PreconditionFailed(const std::string& id) {
-  return Error{ErrorCode::kPreconditionFailed,
-               "The If-Match precondition does not match the current version of token " +
-                   id.substr(0, 100),
-               {},
-               {},
-               {}};
-}
-
-Error VersionConflict() {
-  return Error::Conflict(
-      "Optimistic locking failed: the token was modified concurrently or metadata.version is "
-      "outdated; read it again and retry");
-}
-
-std::string_view OutcomeOf(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kPreconditionFailed: return "precondition_failed";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kInvalidArgument: return "invalid";
-    default: return "error";
-  }
-}
+Error PreconditionFailed(const std::string& id) { return PreconditionFailedError("token", id); }
+Error VersionConflict() { return VersionConflictError("token"); }
+std::string_view OutcomeOf(const Error& e) { return AuditOutcomeOf(e); }
 
 }  // namespace
 
@@ -160,7 +141,9 @@ Result<WriteResult> TokenService::Patch(const Caller& caller, const std::string&
 Result<void> TokenService::Delete(const Caller& caller, const std::string& id, bool force,
                                   const std::optional<Precondition>& if_match) {
   const std::string_view action = force ? "token.delete_forced" : "token.delete";
-  std::optional<std::int64_t> expected;
+  store::DeleteRequest request;
+  request.references = force ? store::ReferencePolicy::kRemove : store::ReferencePolicy::kRefuse;
+  request.now_ms = clock_.NowMillis();
   if (if_match) {
     auto found = store_.Get(caller.tenant, id);
     if (!found) return std::move(found).error();
@@ -168,18 +151,25 @@ Result<void> TokenService::Delete(const Caller& caller, const std::string& id, b
       Audit(caller, action, id, "precondition_failed");
       return PreconditionFailed(id);
     }
-    expected = found->value().token.metadata.version;
+    request.expected_version = found->value().token.metadata.version;
   }
-  // No resource can reference a token yet (agents and MCP servers come later), so `force`
-  // changes nothing today; it is accepted and validated so clients can already send it.
-  auto deleted = store_.Delete(caller.tenant, id, expected);
+  auto deleted = store_.Delete(caller.tenant, id, request);
   if (!deleted) return std::move(deleted).error();
-  if (*deleted == store::DeleteOutcome::kVersionMismatch) {
-    Audit(caller, action, id, "precondition_failed");
-    return PreconditionFailed(id);
+  switch (deleted->outcome) {
+    case store::DeleteOutcome::kVersionMismatch:
+      Audit(caller, action, id, "precondition_failed");
+      return PreconditionFailed(id);
+    case store::DeleteOutcome::kReferenced:
+      Audit(caller, action, id, "referenced");
+      return ReferencedError("Token", id, deleted->referrers);
+    case store::DeleteOutcome::kDeleted:
+      Audit(caller, action, id, "success");
+      return Ok();
+    case store::DeleteOutcome::kAbsent:
+      Audit(caller, action, id, "absent");
+      return Ok();
   }
-  Audit(caller, action, id, *deleted == store::DeleteOutcome::kDeleted ? "success" : "absent");
-  return Ok();
+  return Error::Internal("token delete: unknown outcome");
 }
 
 }  // namespace ts::service

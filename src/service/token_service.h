@@ -69,7 +69,9 @@ class TokenService {
                             const std::vector<domain::PatchOperation>& ops,
                             const std::optional<Precondition>& if_match);
 
-  // Idempotent: deleting an absent token succeeds (unless If-Match was given: 412).
+  // Idempotent: deleting an absent token succeeds (unless If-Match was given: 412). A token
+  // referenced by an MCP server is a 400 listing every referrer, unless `force`: then the
+  // references are removed (each referrer's version + 1) in the same transaction.
   Result<void> Delete(const Caller& caller, const std::string& id, bool force,
                       const std::optional<Precondition>& if_match);
 

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/mcp_server_store.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/token_store.h"
@@ -52,7 +53,7 @@ class StoreHarness {
   virtual ~StoreHarness() = default;
   // Opens a store on this harness's database; may be called again after the previous store
   // was destroyed (that is a reopen of the same data).
-  virtual Result<std::unique_ptr<TokenStore>> Open() = 0;
+  virtual Result<std::unique_ptr<Store>> Open() = 0;
   // With no store open: makes the database look as if a newer binary had migrated it.
   virtual void MarkSchemaNewer() = 0;
 };
@@ -79,7 +80,7 @@ class SqliteHarness final : public StoreHarness {
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
   }
 
-  Result<std::unique_ptr<TokenStore>> Open() override {
+  Result<std::unique_ptr<Store>> Open() override {
     SqliteOptions options;
     options.path = path_;
     options.read_connections = 4;
@@ -114,7 +115,7 @@ class PostgresHarness final : public StoreHarness {
     }
   }
 
-  Result<std::unique_ptr<TokenStore>> Open() override {
+  Result<std::unique_ptr<Store>> Open() override {
     if (database_.url().empty()) return Error::Unavailable("no PostgreSQL test database");
     PostgresOptions options;
     options.url = database_.url();
@@ -148,6 +149,12 @@ domain::Token MakeToken(std::string id, std::string name, std::int64_t version =
   token.metadata.created_at_ms = created;
   token.metadata.modified_at_ms = modified;
   return token;
+}
+
+DeleteRequest Versioned(std::int64_t version) {
+  DeleteRequest request;
+  request.expected_version = version;
+  return request;
 }
 
 TokenRecord MakeRecord(domain::Token token, std::vector<std::uint8_t> sealed = {1, 2, 3}) {
@@ -275,7 +282,7 @@ class TokenStoreConformance : public ::testing::TestWithParam<StoreBackend> {
   }
 
   std::unique_ptr<StoreHarness> harness_;
-  std::unique_ptr<TokenStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -371,32 +378,32 @@ TEST_P(TokenStoreConformance, UpdateOfAbsentTokenIsConflict) {
 }
 
 TEST_P(TokenStoreConformance, DeleteOutcomes) {
-  auto absent = store_->Delete("acme", "k", std::nullopt);
+  auto absent = store_->Delete("acme", "k", {});
   ASSERT_TRUE(absent.ok());
-  EXPECT_EQ(*absent, DeleteOutcome::kAbsent);
-  auto absent_versioned = store_->Delete("acme", "k", 1);
+  EXPECT_EQ(absent->outcome, DeleteOutcome::kAbsent);
+  auto absent_versioned = store_->Delete("acme", "k", Versioned(1));
   ASSERT_TRUE(absent_versioned.ok());
-  EXPECT_EQ(*absent_versioned, DeleteOutcome::kAbsent);
+  EXPECT_EQ(absent_versioned->outcome, DeleteOutcome::kAbsent);
 
   Put("acme", MakeToken("k", "n"));
   ASSERT_TRUE(store_->Update("acme", MakeToken("k", "n2"), 1).ok());  // now version 2
-  auto mismatch = store_->Delete("acme", "k", 1);
+  auto mismatch = store_->Delete("acme", "k", Versioned(1));
   ASSERT_TRUE(mismatch.ok());
-  EXPECT_EQ(*mismatch, DeleteOutcome::kVersionMismatch);
+  EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
   EXPECT_TRUE(MustGet("acme", "k").has_value());
 
-  auto deleted = store_->Delete("acme", "k", 2);
+  auto deleted = store_->Delete("acme", "k", Versioned(2));
   ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(*deleted, DeleteOutcome::kDeleted);
+  EXPECT_EQ(deleted->outcome, DeleteOutcome::kDeleted);
   EXPECT_FALSE(MustGet("acme", "k").has_value());
 
   Put("acme", MakeToken("k", "again"));
-  auto unconditional = store_->Delete("acme", "k", std::nullopt);
+  auto unconditional = store_->Delete("acme", "k", {});
   ASSERT_TRUE(unconditional.ok());
-  EXPECT_EQ(*unconditional, DeleteOutcome::kDeleted);
-  auto twice = store_->Delete("acme", "k", std::nullopt);
+  EXPECT_EQ(unconditional->outcome, DeleteOutcome::kDeleted);
+  auto twice = store_->Delete("acme", "k", {});
   ASSERT_TRUE(twice.ok());
-  EXPECT_EQ(*twice, DeleteOutcome::kAbsent);
+  EXPECT_EQ(twice->outcome, DeleteOutcome::kAbsent);
 }
 
 TEST_P(TokenStoreConformance, TenantsAreIsolated) {
@@ -414,9 +421,9 @@ TEST_P(TokenStoreConformance, TenantsAreIsolated) {
   auto cross_update = store_->Update("acme", MakeToken("only-globex", "stolen"), 1);
   ASSERT_FALSE(cross_update.ok());
   EXPECT_EQ(cross_update.error().code, ErrorCode::kConflict);
-  auto cross_delete = store_->Delete("acme", "only-globex", std::nullopt);
+  auto cross_delete = store_->Delete("acme", "only-globex", {});
   ASSERT_TRUE(cross_delete.ok());
-  EXPECT_EQ(*cross_delete, DeleteOutcome::kAbsent);
+  EXPECT_EQ(cross_delete->outcome, DeleteOutcome::kAbsent);
   EXPECT_EQ(MustGet("globex", "only-globex")->token.name, "open sesame");
 
   // Lists and counts, filtered or not, stay inside the tenant.
@@ -434,7 +441,7 @@ TEST_P(TokenStoreConformance, TenantsAreIsolated) {
   EXPECT_THAT(Ids(nobody), IsEmpty());
   EXPECT_EQ(nobody.total, 0);
 
-  ASSERT_TRUE(store_->Delete("globex", "shared", std::nullopt).ok());
+  ASSERT_TRUE(store_->Delete("globex", "shared", {}).ok());
   EXPECT_TRUE(MustGet("acme", "shared").has_value());
 }
 
@@ -952,8 +959,420 @@ TEST_P(TokenStoreConformance, CountSealedValuesByKeyIdFollowsInsertsSwapsAndDele
   EXPECT_EQ(*store_->CountSealedValuesByKeyId(), (Counts{{1, 2}, {2, 1}}));
   const std::vector<SealedValueSwap> swaps = {{"acme", "a", {1}, {2}, 2}};
   ASSERT_TRUE(store_->SwapSealedValues(swaps).ok());
-  ASSERT_TRUE(store_->Delete("acme", "b", std::nullopt).ok());
+  ASSERT_TRUE(store_->Delete("acme", "b", {}).ok());
   EXPECT_EQ(*store_->CountSealedValuesByKeyId(), (Counts{{2, 2}}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// MCP servers and references to tokens
+
+domain::McpServer MakeServer(std::string id, std::optional<std::string> token_id,
+                             std::string name = "server") {
+  domain::McpServer server;
+  server.id = std::move(id);
+  server.name = std::move(name);
+  server.enabled = true;
+  server.transport = "streamable_http";
+  server.config.url = "https://mcp.example.com/x";
+  server.config.authorization_header_name = "Authorization";
+  server.config.authorization_header_token_id = std::move(token_id);
+  server.metadata = {1, 1'000, 1'000};
+  return server;
+}
+
+class McpServerConformance : public TokenStoreConformance {
+ protected:
+  void PutServer(const std::string& tenant, const domain::McpServer& server) {
+    auto inserted = store_->InsertMcpServer(tenant, server);
+    ASSERT_TRUE(inserted.ok()) << inserted.error().message << " / " << inserted.error().internal;
+  }
+
+  std::optional<domain::McpServer> MustGetServer(const std::string& tenant, const std::string& id) {
+    auto got = store_->GetMcpServer(tenant, id);
+    EXPECT_TRUE(got.ok()) << got.error().internal;
+    if (!got.ok()) return std::nullopt;
+    return std::move(got).value();
+  }
+
+  // The server with this id, as a list returns it (every field, like a get).
+  domain::McpServer MustListOne(const std::string& tenant, const std::string& id) {
+    Clause by_id;
+    by_id.field = "id";
+    by_id.type = FieldType::kString;
+    by_id.kind = Clause::Kind::kCompare;
+    by_id.comparisons.push_back({CompareOp::kEq, id});
+    auto page = store_->ListMcpServers(MakeList(tenant, {by_id}));
+    EXPECT_TRUE(page.ok());
+    if (!page.ok() || page->items.size() != 1) {
+      ADD_FAILURE() << "no single server " << id;
+      return {};
+    }
+    return page->items.front();
+  }
+
+  static DeleteRequest Force(std::int64_t now_ms) {
+    DeleteRequest request;
+    request.references = ReferencePolicy::kRemove;
+    request.now_ms = now_ms;
+    return request;
+  }
+};
+
+void ExpectSameServer(const domain::McpServer& got, const domain::McpServer& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.enabled, want.enabled);
+  EXPECT_EQ(got.type, want.type);
+  EXPECT_EQ(got.transport, want.transport);
+  EXPECT_EQ(got.config, want.config);
+  EXPECT_EQ(got.metadata.version, want.metadata.version);
+  EXPECT_EQ(got.metadata.created_at_ms, want.metadata.created_at_ms);
+  EXPECT_EQ(got.metadata.modified_at_ms, want.metadata.modified_at_ms);
+}
+
+TEST_P(McpServerConformance, InsertThenGetRoundTripsEveryField) {
+  Put("acme", MakeToken("tok", "n"));
+  domain::McpServer full = MakeServer("full", "tok", std::string("N\xC3\xA4me \0 with NUL", 17));
+  full.transport = "sse";
+  full.config.url = "https://user@mcp.example.com:8443/a?b=c#d";
+  full.config.authorization_header_name = "X-Api-Key";
+  full.metadata = {1, 1'234, 5'678};
+  PutServer("acme", full);
+  domain::McpServer minimal = MakeServer("minimal", std::nullopt);
+  minimal.enabled = false;
+  minimal.config.authorization_header_name.reset();
+  PutServer("acme", minimal);
+
+  auto got_full = MustGetServer("acme", "full");
+  ASSERT_TRUE(got_full.has_value());
+  ExpectSameServer(*got_full, full);
+  auto got_minimal = MustGetServer("acme", "minimal");
+  ASSERT_TRUE(got_minimal.has_value());
+  ExpectSameServer(*got_minimal, minimal);
+  EXPECT_FALSE(got_minimal->config.authorization_header_name.has_value());
+  EXPECT_FALSE(got_minimal->config.authorization_header_token_id.has_value());
+  EXPECT_FALSE(MustGetServer("acme", "absent").has_value());
+}
+
+TEST_P(McpServerConformance, DuplicateInsertIsConflictAndKeepsOriginal) {
+  PutServer("acme", MakeServer("s", std::nullopt, "first"));
+  auto again = store_->InsertMcpServer("acme", MakeServer("s", std::nullopt, "second"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(MustGetServer("acme", "s")->name, "first");
+}
+
+TEST_P(McpServerConformance, ReferenceToAMissingTokenIsRefusedNamingTheField) {
+  Put("globex", MakeToken("tok", "another tenant's token"));
+  for (const char* token_id : {"tok", "nope"}) {
+    auto inserted = store_->InsertMcpServer("acme", MakeServer("s", std::string(token_id)));
+    ASSERT_FALSE(inserted.ok()) << token_id;
+    EXPECT_EQ(inserted.error().code, ErrorCode::kInvalidArgument);
+    ASSERT_EQ(inserted.error().details.size(), 1u);
+    EXPECT_EQ(inserted.error().details[0].field, "config.authorizationHeaderToken.id");
+  }
+  EXPECT_FALSE(MustGetServer("acme", "s").has_value());
+
+  PutServer("acme", MakeServer("s", std::nullopt));
+  domain::McpServer update = MakeServer("s", std::string("nope"), "renamed");
+  auto updated = store_->UpdateMcpServer("acme", update, 1);
+  ASSERT_FALSE(updated.ok());
+  EXPECT_EQ(updated.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(updated.error().details.size(), 1u);
+  EXPECT_EQ(updated.error().details[0].field, "config.authorizationHeaderToken.id");
+  auto kept = MustGetServer("acme", "s");
+  EXPECT_EQ(kept->name, "server");
+  EXPECT_EQ(kept->metadata.version, 1);
+}
+
+TEST_P(McpServerConformance, UpdateReplacesEveryFieldAndBumpsVersionOnlyOnTheRightVersion) {
+  Put("acme", MakeToken("t1", "n"));
+  Put("acme", MakeToken("t2", "n"));
+  PutServer("acme", MakeServer("s", std::string("t1")));
+  domain::McpServer next = MakeServer("s", std::string("t2"), "renamed");
+  next.enabled = false;
+  next.transport = "sse";
+  next.config.url = "http://other.example/";
+  next.config.authorization_header_name.reset();
+  next.metadata.modified_at_ms = 9'000;
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", next, 1).ok());
+  next.metadata.version = 2;
+  ExpectSameServer(*MustGetServer("acme", "s"), next);
+
+  auto stale = store_->UpdateMcpServer("acme", MakeServer("s", std::nullopt, "stale"), 1);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  auto absent = store_->UpdateMcpServer("acme", MakeServer("ghost", std::nullopt), 1);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().code, ErrorCode::kConflict);
+  auto other_tenant = store_->UpdateMcpServer("globex", MakeServer("s", std::nullopt), 2);
+  ASSERT_FALSE(other_tenant.ok());
+  EXPECT_EQ(other_tenant.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(MustGetServer("acme", "s")->name, "renamed");
+}
+
+TEST_P(McpServerConformance, DeleteOutcomes) {
+  auto absent = store_->DeleteMcpServer("acme", "s", {});
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(absent->outcome, DeleteOutcome::kAbsent);
+  PutServer("acme", MakeServer("s", std::nullopt));
+  auto cross = store_->DeleteMcpServer("globex", "s", {});
+  ASSERT_TRUE(cross.ok());
+  EXPECT_EQ(cross->outcome, DeleteOutcome::kAbsent);
+  auto mismatch = store_->DeleteMcpServer("acme", "s", Versioned(2));
+  ASSERT_TRUE(mismatch.ok());
+  EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
+  EXPECT_TRUE(MustGetServer("acme", "s").has_value());
+  auto deleted = store_->DeleteMcpServer("acme", "s", Versioned(1));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->outcome, DeleteOutcome::kDeleted);
+  EXPECT_FALSE(MustGetServer("acme", "s").has_value());
+}
+
+TEST_P(McpServerConformance, ReferencedTokenIsNotDeletedAndEveryReferrerIsListed) {
+  Put("acme", MakeToken("tok", "n"));
+  Put("acme", MakeToken("other", "n"));
+  PutServer("acme", MakeServer("b", std::string("tok")));
+  PutServer("acme", MakeServer("a", std::string("tok")));
+  PutServer("acme", MakeServer("c", std::string("other")));
+  PutServer("acme", MakeServer("d", std::nullopt));
+
+  auto refused = store_->Delete("acme", "tok", {});
+  ASSERT_TRUE(refused.ok()) << refused.error().internal;
+  EXPECT_EQ(refused->outcome, DeleteOutcome::kReferenced);
+  const std::string field = "config.authorizationHeaderToken.id";
+  EXPECT_THAT(refused->referrers,
+              ElementsAre(Referrer{"mcpServer", "a", field}, Referrer{"mcpServer", "b", field}));
+  EXPECT_TRUE(MustGet("acme", "tok").has_value());
+  EXPECT_EQ(MustGetServer("acme", "a")->metadata.version, 1);
+
+  // A version mismatch is reported as such, before references are looked at.
+  auto mismatch = store_->Delete("acme", "tok", Versioned(7));
+  ASSERT_TRUE(mismatch.ok());
+  EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
+
+  // Unreferenced tokens delete as before.
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("c", std::nullopt), 1).ok());
+  auto deleted = store_->Delete("acme", "other", {});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->outcome, DeleteOutcome::kDeleted);
+  EXPECT_THAT(deleted->referrers, IsEmpty());
+}
+
+TEST_P(McpServerConformance, ForcedDeleteRemovesEveryReferenceWithVersionAndModifiedAt) {
+  Put("acme", MakeToken("tok", "n"));
+  Put("globex", MakeToken("tok", "same id, other tenant"));
+  PutServer("acme", MakeServer("a", std::string("tok")));
+  PutServer("acme", MakeServer("b", std::string("tok")));
+  PutServer("acme", MakeServer("untouched", std::nullopt));
+  PutServer("globex", MakeServer("a", std::string("tok")));
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("b", std::string("tok"), "b2"), 1).ok());
+
+  // A stale version refuses the whole delete: the references stay.
+  auto stale = store_->Delete("acme", "tok", [] {
+    DeleteRequest r = Force(50'000);
+    r.expected_version = 3;
+    return r;
+  }());
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->outcome, DeleteOutcome::kVersionMismatch);
+  EXPECT_EQ(MustGetServer("acme", "a")->config.authorization_header_token_id, "tok");
+
+  auto forced = store_->Delete("acme", "tok", Force(50'000));
+  ASSERT_TRUE(forced.ok()) << forced.error().internal;
+  EXPECT_EQ(forced->outcome, DeleteOutcome::kDeleted);
+  const std::string field = "config.authorizationHeaderToken.id";
+  EXPECT_THAT(forced->referrers,
+              ElementsAre(Referrer{"mcpServer", "a", field}, Referrer{"mcpServer", "b", field}));
+  EXPECT_FALSE(MustGet("acme", "tok").has_value());
+
+  auto a = MustGetServer("acme", "a");
+  EXPECT_FALSE(a->config.authorization_header_token_id.has_value());
+  EXPECT_EQ(a->metadata.version, 2);
+  EXPECT_EQ(a->metadata.modified_at_ms, 50'000);
+  EXPECT_EQ(a->metadata.created_at_ms, 1'000);
+  EXPECT_EQ(a->config.authorization_header_name, "Authorization");  // only the reference goes
+  auto b = MustGetServer("acme", "b");
+  EXPECT_FALSE(b->config.authorization_header_token_id.has_value());
+  EXPECT_EQ(b->name, "b2");
+  EXPECT_EQ(b->metadata.version, 3);
+  auto untouched = MustGetServer("acme", "untouched");
+  EXPECT_EQ(untouched->metadata.version, 1);
+  EXPECT_EQ(untouched->metadata.modified_at_ms, 1'000);
+
+  // The other tenant's token of the same id and its referrer are not affected.
+  EXPECT_TRUE(MustGet("globex", "tok").has_value());
+  auto theirs = MustGetServer("globex", "a");
+  EXPECT_EQ(theirs->config.authorization_header_token_id, "tok");
+  EXPECT_EQ(theirs->metadata.version, 1);
+
+  // Forcing the delete of an unreferenced or absent token is an ordinary delete.
+  auto again = store_->Delete("acme", "tok", Force(60'000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, DeleteOutcome::kAbsent);
+}
+
+Clause McpClause(std::string field, FieldType type, Clause::Kind kind,
+                 std::vector<query::Literal> values = {}, std::string pattern = {}) {
+  Clause clause;
+  clause.field = std::move(field);
+  clause.type = type;
+  clause.kind = kind;
+  for (auto& value : values) clause.comparisons.push_back({CompareOp::kEq, std::move(value)});
+  clause.pattern = std::move(pattern);
+  return clause;
+}
+
+std::vector<std::string> ServerIds(const Page<domain::McpServer>& page) {
+  std::vector<std::string> ids;
+  for (const auto& server : page.items) ids.push_back(server.id);
+  return ids;
+}
+
+TEST_P(McpServerConformance, ListFiltersBooleansNestedFieldsAndAbsentReferences) {
+  Put("acme", MakeToken("tok", "n"));
+  domain::McpServer a = MakeServer("a", std::string("tok"), "Alpha");
+  a.config.url = "https://orders.example.com/mcp";
+  domain::McpServer b = MakeServer("b", std::nullopt, "beta");
+  b.enabled = false;
+  b.transport = "sse";
+  b.config.authorization_header_name.reset();
+  domain::McpServer c = MakeServer("c", std::string("tok"), "Gamma");
+  c.enabled = false;
+  PutServer("acme", c);
+  PutServer("acme", a);
+  PutServer("acme", b);
+  PutServer("globex", MakeServer("a", std::nullopt, "other tenant"));
+
+  auto list = [&](std::vector<Clause> clauses, std::vector<query::SortKey> sort = {}) {
+    ListQuery query = MakeList("acme", std::move(clauses), std::move(sort));
+    auto page = store_->ListMcpServers(query);
+    EXPECT_TRUE(page.ok()) << page.error().message << " / " << page.error().internal;
+    return page.ok() ? ServerIds(*page) : std::vector<std::string>{"<error>"};
+  };
+  using K = Clause::Kind;
+  EXPECT_THAT(list({}), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {true})}),
+              ElementsAre("a"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {false})}),
+              ElementsAre("b", "c"));
+  EXPECT_THAT(list({McpClause("config.url", FieldType::kString, K::kRegex, {}, "ORDERS")}),
+              ElementsAre("a"));
+  EXPECT_THAT(list({McpClause("transport", FieldType::kString, K::kCompare, {std::string("sse")})}),
+              ElementsAre("b"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderToken.id", FieldType::kString, K::kCompare,
+                              {std::string("tok")})}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(
+      list({McpClause("config.authorizationHeaderToken.id", FieldType::kString, K::kMissing)}),
+      ElementsAre("b"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderName", FieldType::kString, K::kExists)}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(list({McpClause("config.authorizationHeaderName", FieldType::kString, K::kRegex, {},
+                              "auth")}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(list({McpClause("name", FieldType::kString, K::kRegex, {}, "^[ab]")}),
+              ElementsAre("a", "b"));
+
+  query::SortKey enabled_desc;
+  enabled_desc.field = "enabled";
+  enabled_desc.type = FieldType::kBoolean;
+  enabled_desc.descending = true;
+  query::SortKey by_name;
+  by_name.field = "name";
+  EXPECT_THAT(list({}, {enabled_desc}), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(list({}, {by_name}), ElementsAre("a", "c", "b"));  // bytewise: uppercase first
+
+  ListQuery paged = MakeList("acme", {}, {}, /*limit=*/1, /*offset=*/1, /*count_total=*/true);
+  auto page = store_->ListMcpServers(paged);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ServerIds(*page), ElementsAre("b"));
+  EXPECT_EQ(page->total, 3);
+  ExpectSameServer(MustListOne("acme", "a"), a);
+}
+
+// The race of issue 5: a forced token delete against referrer writers on other connections.
+// Afterwards no server references a missing token, every successful update is visible (its name
+// is the server's final name), and the versions add up: 1 + successful updates + 1 if the delete
+// removed the server's reference.
+TEST_P(McpServerConformance, ForcedDeleteRacingReferrerWritesNeverDanglesNorLosesUpdates) {
+  constexpr int kRounds = 8;
+  constexpr int kServers = 4;
+  constexpr int kUpdatesPerServer = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string tenant = "race" + std::to_string(round);
+    Put(tenant, MakeToken("tok", "n"));
+    for (int s = 0; s < kServers; ++s) {
+      // Even servers start with the reference and keep it; odd ones start without and add it.
+      PutServer(tenant, MakeServer("s" + std::to_string(s),
+                                   s % 2 == 0 ? std::optional<std::string>("tok") : std::nullopt));
+    }
+    std::latch start(kServers + 1);
+    std::optional<Result<DeleteResult>> deleted;
+    std::vector<std::string> last_written(kServers);
+    std::vector<int> successes(kServers, 0);
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      deleted.emplace(store_->Delete(tenant, "tok", Force(77'000)));
+    });
+    for (int s = 0; s < kServers; ++s) {
+      threads.emplace_back([&, s] {
+        const std::string id = "s" + std::to_string(s);
+        start.arrive_and_wait();
+        for (int n = 0; n < kUpdatesPerServer; ++n) {
+          auto current = store_->GetMcpServer(tenant, id);
+          if (!current.ok() || !current->has_value()) {
+            ++unexpected;
+            return;
+          }
+          domain::McpServer next = **current;
+          next.name = id + "-update-" + std::to_string(n);
+          next.config.authorization_header_token_id = "tok";
+          next.metadata.modified_at_ms = 2'000 + n;
+          auto written = store_->UpdateMcpServer(tenant, next, (*current)->metadata.version);
+          if (written.ok()) {
+            last_written[s] = next.name;
+            ++successes[s];
+          } else if (written.error().code == ErrorCode::kConflict) {
+            // The delete removed the reference in between: a visible, retryable failure.
+          } else if (written.error().code == ErrorCode::kInvalidArgument) {
+            // Adding the reference after the token was deleted: refused, naming the field.
+            if (written.error().details.empty() ||
+                written.error().details[0].field != "config.authorizationHeaderToken.id") {
+              ++unexpected;
+            }
+          } else {
+            ADD_FAILURE() << written.error().message << " / " << written.error().internal;
+            ++unexpected;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(unexpected.load(), 0);
+    ASSERT_TRUE(deleted.has_value());
+    ASSERT_TRUE(deleted->ok()) << deleted->error().message << " / " << deleted->error().internal;
+    EXPECT_EQ((*deleted)->outcome, DeleteOutcome::kDeleted);
+    EXPECT_FALSE(MustGet(tenant, "tok").has_value());
+    for (int s = 0; s < kServers; ++s) {
+      const std::string id = "s" + std::to_string(s);
+      auto server = MustGetServer(tenant, id);
+      ASSERT_TRUE(server.has_value());
+      EXPECT_FALSE(server->config.authorization_header_token_id.has_value())
+          << id << " references the deleted token";
+      EXPECT_EQ(server->name, last_written[s].empty() ? "server" : last_written[s])
+          << id << ": a successful update was lost";
+      const bool cleared = std::any_of((*deleted)->referrers.begin(), (*deleted)->referrers.end(),
+                                       [&](const Referrer& r) { return r.id == id; });
+      EXPECT_EQ(server->metadata.version, 1 + successes[s] + (cleared ? 1 : 0)) << id;
+      if (cleared) {
+        EXPECT_EQ(server->metadata.modified_at_ms, 77'000) << id;
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -971,6 +1390,8 @@ std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
 INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreConformance, ::testing::ValuesIn(kBackends),
                          BackendName);
 INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreFilters, ::testing::ValuesIn(kBackends), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, McpServerConformance, ::testing::ValuesIn(kBackends),
+                         BackendName);
 
 }  // namespace
 }  // namespace ts::store

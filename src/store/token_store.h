@@ -1,4 +1,4 @@
-// TokenStore: the storage seam. Implementations (SQLite now, PostgreSQL later) keep tokens
+// TokenStore: the storage seam for tokens. Implementations (SQLite, PostgreSQL) keep tokens
 // per tenant with their metadata and the *sealed* (encrypted) value; they never see plaintext.
 // Filtering, sorting and paging run inside the store. Optimistic locking is enforced by the
 // database itself (`UPDATE ... WHERE version = ?`), never by an in-process lock, so several
@@ -73,12 +73,43 @@ struct ListQuery {
   bool count_total = false;
 };
 
-struct ListPage {
-  std::vector<domain::Token> items;
+// One page of a list, of any resource.
+template <typename Item>
+struct Page {
+  std::vector<Item> items;
   std::optional<std::int64_t> total;  // set when ListQuery::count_total
 };
+using ListPage = Page<domain::Token>;
 
-enum class DeleteOutcome { kDeleted, kAbsent, kVersionMismatch };
+// kReferenced: the resource is referenced and the request did not ask to remove references;
+// nothing was deleted.
+enum class DeleteOutcome { kDeleted, kAbsent, kVersionMismatch, kReferenced };
+
+// A resource that references the one being deleted, for the 400 of a refused delete.
+struct Referrer {
+  std::string kind;  // "mcpServer" (agents later)
+  std::string id;
+  std::string field;  // the referring field as the API spells it
+  friend bool operator==(const Referrer&, const Referrer&) = default;
+};
+
+enum class ReferencePolicy {
+  kRefuse,  // referenced: delete nothing, report every referrer
+  kRemove,  // `force=true`: remove the reference from every referrer, then delete
+};
+
+struct DeleteRequest {
+  std::optional<std::int64_t> expected_version;  // delete only this version (If-Match)
+  ReferencePolicy references = ReferencePolicy::kRefuse;
+  std::int64_t now_ms = 0;  // modifiedAt of referrers whose reference is removed
+};
+
+struct DeleteResult {
+  DeleteOutcome outcome = DeleteOutcome::kAbsent;
+  // kReferenced: every referrer; kDeleted with kRemove: the referrers that were updated (each
+  // got version + 1 and modifiedAt = now_ms). Sorted by kind, id, field.
+  std::vector<Referrer> referrers;
+};
 
 class TokenStore {
  public:
@@ -95,9 +126,14 @@ class TokenStore {
   virtual Result<void> Update(std::string_view tenant, const domain::Token& updated,
                               std::int64_t expected_version) = 0;
 
-  // Deletes (tenant, id). With expected_version, deletes only if it matches.
-  virtual Result<DeleteOutcome> Delete(std::string_view tenant, std::string_view id,
-                                       std::optional<std::int64_t> expected_version) = 0;
+  // Deletes (tenant, id) in one transaction together with what request.references says about
+  // its referrers (MCP servers naming it in config.authorizationHeaderToken). With
+  // expected_version, deletes only if it matches (checked before any referrer is looked at).
+  // Safe against concurrent referrer writes on any number of replicas: no reference is ever
+  // left dangling (the database's foreign keys guarantee it), and a referrer write prepared
+  // against the version this delete replaced fails with kConflict.
+  virtual Result<DeleteResult> Delete(std::string_view tenant, std::string_view id,
+                                      const DeleteRequest& request) = 0;
 
   // Cheap liveness check of the underlying database.
   virtual Result<void> Ping() = 0;

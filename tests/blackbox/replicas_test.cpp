@@ -254,6 +254,83 @@ TEST_F(ReplicasTest, WritesToDifferentTokensNeverInterfere) {
 
 // The key runbook on PostgreSQL: `keys rotate` against the shared database while the three
 // replicas serve, the new key file handed to the others, then status and retire.
+// Issue 5's race across processes: a forced token delete on one replica while other replicas
+// rewrite the MCP servers that reference the token (read, then PUT with metadata.version).
+// Afterwards nothing references the deleted token, every PUT that answered 204 is reflected
+// (its name is the server's, or a later 204's), and the versions add up: 1, plus one per 204,
+// plus one for the reference the delete removed (every server referenced the token then).
+TEST_F(ReplicasTest, ForcedTokenDeleteRacingMcpServerUpdatesOnOtherReplicas) {
+  const std::string servers = "/ai-service/" + tenant_ + "/agentic/mcp-servers/";
+  auto server_body = [](const std::string& name, std::optional<std::int64_t> version) {
+    json::object body{
+        {"name", name},
+        {"transport", "sse"},
+        {"config", json::object{{"url", "https://mcp.example.com/"},
+                                {"authorizationHeaderToken", json::object{{"id", "tok"}}}}}};
+    if (version) body["metadata"] = json::object{{"version", *version}};
+    return json::serialize(body);
+  };
+  constexpr int kServers = 4;
+  constexpr int kWriters = 12;
+  ASSERT_EQ(
+      Call(0, "PUT", Item("tok"), Body({{"name", "n"}, {"value", "sv-" + RandomHex(8)}})).status,
+      201);
+  for (int s = 0; s < kServers; ++s) {
+    ASSERT_EQ(Call(0, "PUT", servers + Named("s", s), server_body("start", std::nullopt)).status,
+              201);
+  }
+  std::mutex mu;
+  std::map<int, int> statuses;
+  std::map<int, std::vector<std::string>> written;  // server -> names of PUTs that got 204
+  int delete_status = 0;
+  Concurrently(kWriters + 1, [&](int i) {
+    if (i == kWriters) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      HttpResponse r = Call(0, "DELETE", Item("tok") + "?force=true");
+      std::lock_guard lock(mu);
+      delete_status = r.status;
+      return;
+    }
+    const int s = i % kServers;
+    const std::string item = servers + Named("s", s);
+    HttpResponse read = Call(1 + i, "GET", item);
+    if (read.status != 200) {
+      std::lock_guard lock(mu);
+      ++statuses[read.status];
+      return;
+    }
+    const std::int64_t version = Int(At(json::parse(read.body), "metadata.version"));
+    const std::string name = Named("writer-", i);
+    HttpResponse r = Call(2 + i, "PUT", item, server_body(name, version));
+    std::lock_guard lock(mu);
+    ++statuses[r.status];
+    if (r.status == 204) written[s].push_back(name);
+  });
+  EXPECT_EQ(delete_status, 204);
+  for (const auto& [status, count] : statuses) {
+    EXPECT_TRUE(status == 204 || status == 409 || status == 400)
+        << count << " answers of status " << status;
+  }
+  EXPECT_EQ(Call(1, "GET", Item("tok")).status, 404);
+  for (int s = 0; s < kServers; ++s) {
+    HttpResponse r = Call(2, "GET", servers + Named("s", s));
+    ASSERT_EQ(r.status, 200) << r.Dump();
+    json::value server = json::parse(r.body);
+    EXPECT_TRUE(At(server, "config.authorizationHeaderToken").is_null())
+        << "s" << s << " references the deleted token: " << r.body;
+    const std::vector<std::string>& names = written[s];
+    const std::string name = Str(At(server, "name"));
+    if (names.empty()) {
+      EXPECT_EQ(name, "start");
+    } else {
+      EXPECT_NE(std::find(names.begin(), names.end(), name), names.end())
+          << "s" << s << " lost its successful updates: " << name;
+    }
+    EXPECT_EQ(Int(At(server, "metadata.version")), 1 + static_cast<std::int64_t>(names.size()) + 1)
+        << "s" << s;
+  }
+}
+
 TEST_F(ReplicasTest, KeysRotateStatusAndRetireWorkOnTheSharedDatabase) {
   constexpr int kTokens = 12;
   std::vector<std::string> values;

@@ -198,7 +198,7 @@ class Stack {
 
   // Undoes a successful write to (tenant, id).
   void Restore(const std::string& tenant, const std::string& id) {
-    auto deleted = store_->Delete(tenant, id, std::nullopt);
+    auto deleted = store_->Delete(tenant, id, {});
     FUZZ_CHECK(deleted.ok(), "resetting the store");
     for (const Seed& seed : Seeds()) {
       if (seed.tenant == tenant && seed.id == id) Plant(seed);

@@ -47,6 +47,11 @@ PgParam PgParam::Bytea(std::span<const std::uint8_t> bytes) {
 
 PgParam PgParam::Bytea(std::string_view bytes) { return PgParam{kByteaOid, std::string(bytes)}; }
 
+PgParam PgParam::OptionalText(const std::optional<std::string>& text) {
+  if (text) return Text(*text);
+  return PgParam{kTextOid, std::string(), true};
+}
+
 PgParam PgParam::Int8(std::int64_t value) {
   std::string bytes(8, '\0');
   auto u = static_cast<std::uint64_t>(value);
@@ -261,7 +266,7 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, std::span<const PgPara
   std::vector<int> formats;
   for (const PgParam& param : params) {
     types.push_back(param.type);
-    values.push_back(param.bytes.data());
+    values.push_back(param.null ? nullptr : param.bytes.data());
     lengths.push_back(static_cast<int>(param.bytes.size()));
     formats.push_back(1);
   }

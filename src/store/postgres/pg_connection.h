@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,11 +33,14 @@ inline constexpr Oid kTextOid = 25;
 struct PgParam {
   Oid type = kTextOid;
   std::string bytes;
+  bool null = false;  // SQL NULL (bytes ignored)
 
   static PgParam Text(std::string_view text);
   static PgParam Bytea(std::span<const std::uint8_t> bytes);
   static PgParam Bytea(std::string_view bytes);
   static PgParam Int8(std::int64_t value);
+  // Text, or SQL NULL for nullopt: how optional fields are stored.
+  static PgParam OptionalText(const std::optional<std::string>& text);
 };
 
 // A successful result (binary format). Accessors throw std::runtime_error on a column of an

@@ -20,7 +20,7 @@ namespace {
 // name is bytea because it may hold any UTF-8, including NUL, which text cannot. key_id holds
 // a uint32 (the master key id of the sealed value; see store/token_store.h). `settings` and
 // `schema_migrations` are tiny global tables (reference tables on Citus).
-constexpr std::array<PgMigration, 1> kMigrations{{
+constexpr std::array<PgMigration, 2> kMigrations{{
     {1, "create tokens and settings",
      R"sql(
 CREATE TABLE tokens (
@@ -43,6 +43,38 @@ CREATE TABLE settings (
   name  text  COLLATE "C" NOT NULL PRIMARY KEY,
   value bytea NOT NULL
 );
+)sql"},
+    {2, "mcp servers, referencing tokens",
+     // A reference is a column of the referrer with a composite foreign key that includes the
+     // tenant (so Citus can co-locate it, see docs/scaling.md): the database refuses a dangling
+     // reference whatever the interleaving of replicas. NO ACTION, not SET NULL: removing a
+     // reference must also bump the referrer's version and modifiedAt, which the forced delete
+     // does itself. mcp_servers_by_token makes "who references token X" an index range and
+     // serves the foreign key's checks. name is bytea as in tokens; the other strings are
+     // validated (no NUL) and stored as text. enabled is 0/1, like SQLite.
+     R"sql(
+CREATE TABLE mcp_servers (
+  tenant           text   COLLATE "C" NOT NULL,
+  id               text   COLLATE "C" NOT NULL,
+  name             bytea  NOT NULL,
+  enabled          bigint NOT NULL CHECK (enabled IN (0, 1)),
+  type             text   COLLATE "C" NOT NULL,
+  transport        text   COLLATE "C" NOT NULL,
+  url              text   COLLATE "C" NOT NULL,
+  auth_header_name text   COLLATE "C",
+  auth_token_id    text   COLLATE "C",
+  version          bigint NOT NULL CHECK (version >= 1),
+  created_at       bigint NOT NULL,
+  modified_at      bigint NOT NULL,
+  PRIMARY KEY (tenant, id),
+  CONSTRAINT mcp_servers_auth_token_fk FOREIGN KEY (tenant, auth_token_id)
+    REFERENCES tokens (tenant, id)
+);
+CREATE INDEX mcp_servers_by_token    ON mcp_servers (tenant, auth_token_id);
+CREATE INDEX mcp_servers_by_name     ON mcp_servers (tenant, name, id);
+CREATE INDEX mcp_servers_by_version  ON mcp_servers (tenant, version, id);
+CREATE INDEX mcp_servers_by_created  ON mcp_servers (tenant, created_at, id);
+CREATE INDEX mcp_servers_by_modified ON mcp_servers (tenant, modified_at, id);
 )sql"},
 }};
 

@@ -12,26 +12,30 @@ namespace {
 // kText: PostgreSQL text COLLATE "C" (tenant and id hold only ASCII from a fixed alphabet);
 // kBytes: bytea (a name is any UTF-8 string, NUL included, which text cannot hold); both
 // compare byte by byte, as the API promises.
-enum class ColumnType { kText, kBytes, kInteger };
-
-struct ColumnSpec {
-  std::string_view field;
-  std::string_view column;
-  ColumnType type;
-  int list_column;
+constexpr ColumnSpec kTokenColumns[] = {
+    {"id", "id", ColumnType::kText, 0},
+    {"name", "name", ColumnType::kBytes, 1},
+    {"metadata.version", "version", ColumnType::kInteger, 2},
+    {"metadata.createdAt", "created_at", ColumnType::kInteger, 3},
+    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger, 4},
 };
 
-// The whitelist: the only identifiers that ever reach the SQL text from a query.
-constexpr std::array<ColumnSpec, 5> kColumns{{
-    {"id", "id", ColumnType::kText, kListColumnId},
-    {"name", "name", ColumnType::kBytes, kListColumnName},
-    {"metadata.version", "version", ColumnType::kInteger, kListColumnVersion},
-    {"metadata.createdAt", "created_at", ColumnType::kInteger, kListColumnCreated},
-    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger, kListColumnModified},
-}};
+constexpr ColumnSpec kMcpServerColumns[] = {
+    {"id", "id", ColumnType::kText, 0},
+    {"name", "name", ColumnType::kBytes, 1},
+    {"enabled", "enabled", ColumnType::kBoolean, 2},
+    {"type", "type", ColumnType::kText, 3},
+    {"transport", "transport", ColumnType::kText, 4},
+    {"config.url", "url", ColumnType::kText, 5},
+    {"config.authorizationHeaderName", "auth_header_name", ColumnType::kText, 6, true},
+    {"config.authorizationHeaderToken.id", "auth_token_id", ColumnType::kText, 7, true},
+    {"metadata.version", "version", ColumnType::kInteger, 8},
+    {"metadata.createdAt", "created_at", ColumnType::kInteger, 9},
+    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger, 10},
+};
 
-const ColumnSpec* FindColumn(std::string_view field) {
-  for (const ColumnSpec& spec : kColumns) {
+const ColumnSpec* FindColumn(const TableSpec& table, std::string_view field) {
+  for (const ColumnSpec& spec : table.columns) {
     if (spec.field == field) return &spec;
   }
   return nullptr;
@@ -81,6 +85,11 @@ class Builder {
   Result<std::string> Comparison(const ColumnSpec& column, query::CompareOp op,
                                  const query::Literal& literal) {
     const std::string col(column.column);
+    if (column.type == ColumnType::kBoolean) {
+      const auto* flag = std::get_if<bool>(&literal);
+      if (flag == nullptr) return WrongType(column);
+      return col + " " + SqlOperator(op) + " " + Bind(PgParam::Int8(*flag ? 1 : 0));
+    }
     if (column.type == ColumnType::kInteger) {
       const auto* number = std::get_if<std::int64_t>(&literal);
       if (number == nullptr) return WrongType(column);
@@ -101,9 +110,9 @@ class Builder {
   CompiledPgList& out_;
 };
 
-Result<void> AppendClause(const query::Clause& clause, Builder& builder, CompiledPgList& out,
-                          std::string& sql) {
-  const ColumnSpec* column = FindColumn(clause.field);
+Result<void> AppendClause(const TableSpec& table, const query::Clause& clause, Builder& builder,
+                          CompiledPgList& out, std::string& sql) {
+  const ColumnSpec* column = FindColumn(table, clause.field);
   if (column == nullptr) return UnknownField(clause.field, "q");
   using Kind = query::Clause::Kind;
   switch (clause.kind) {
@@ -131,7 +140,7 @@ Result<void> AppendClause(const query::Clause& clause, Builder& builder, Compile
       return Ok();
     }
     case Kind::kRegex: {
-      if (column->type == ColumnType::kInteger) {
+      if (column->type == ColumnType::kInteger || column->type == ColumnType::kBoolean) {
         return Error::InvalidField("q", "invalid_operator",
                                    "Regular expressions apply only to text fields, not '" +
                                        std::string(column->field) + "'");
@@ -148,21 +157,35 @@ Result<void> AppendClause(const query::Clause& clause, Builder& builder, Compile
       sql += "TRUE";
       return Ok();
     }
-    // Every token field is always present and never null.
+    // A stored field is absent exactly when its column is NULL; required fields never are.
     case Kind::kIsNull:
     case Kind::kMissing:
-      sql += "FALSE";
+      sql += column->nullable ? std::string(column->column) + " IS NULL" : std::string("FALSE");
       return Ok();
     case Kind::kExists:
-      sql += "TRUE";
+      // "TRUE" alone is dropped by the caller, which is right: a required field always exists.
+      sql += column->nullable ? std::string(column->column) + " IS NOT NULL" : std::string("TRUE");
       return Ok();
   }
   return Error::Invalid("Unsupported clause in q");
 }
 
-constexpr const char* kListColumns = "SELECT id, name, version, created_at, modified_at";
-
 }  // namespace
+
+const TableSpec& TokenTable() {
+  static constexpr TableSpec kTable{"tokens", "id, name, version, created_at, modified_at", 5,
+                                    kTokenColumns};
+  return kTable;
+}
+
+const TableSpec& McpServerTable() {
+  static constexpr TableSpec kTable{
+      "mcp_servers",
+      "id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
+      " created_at, modified_at",
+      11, kMcpServerColumns};
+  return kTable;
+}
 
 bool IsPgText(std::string_view text) {
   std::size_t i = 0;
@@ -203,26 +226,28 @@ bool IsPgText(std::string_view text) {
 
 std::string CompiledPgList::PageSql(bool with_total) const {
   const std::size_t n = params.size();
-  return std::string(kListColumns) + (with_total ? ", count(*) OVER ()" : "") + from_where +
+  return "SELECT " + select_columns + (with_total ? ", count(*) OVER ()" : "") + from_where +
          order_by + " LIMIT $" + std::to_string(n + 1) + " OFFSET $" + std::to_string(n + 2);
 }
 
 std::string CompiledPgList::CountSql() const { return "SELECT count(*)" + from_where; }
 
 std::string CompiledPgList::CandidatesSql() const {
-  return std::string(kListColumns) + from_where + order_by;
+  return "SELECT " + select_columns + from_where + order_by;
 }
 
-Result<CompiledPgList> CompilePgListQuery(const ListQuery& query) {
+Result<CompiledPgList> CompilePgListQuery(const ListQuery& query, const TableSpec& table) {
   if (query.limit < 0) return Error::InvalidField("pageSize", "invalid", "Negative page size");
   if (query.offset < 0) return Error::InvalidField("pageNumber", "invalid", "Negative offset");
 
   CompiledPgList out;
   Builder builder(out);
-  out.from_where = " FROM tokens WHERE tenant = " + builder.Bind(PgParam::Text(query.tenant));
+  out.select_columns = std::string(table.select_columns);
+  out.from_where = " FROM " + std::string(table.table) +
+                   " WHERE tenant = " + builder.Bind(PgParam::Text(query.tenant));
   for (const query::Clause& clause : query.filter.clauses) {
     std::string sql;
-    if (auto appended = AppendClause(clause, builder, out, sql); !appended.ok()) {
+    if (auto appended = AppendClause(table, clause, builder, out, sql); !appended.ok()) {
       return std::move(appended).error();
     }
     if (sql != "TRUE") out.from_where += " AND (" + sql + ")";
@@ -231,7 +256,7 @@ Result<CompiledPgList> CompilePgListQuery(const ListQuery& query) {
   out.order_by = " ORDER BY ";
   bool has_id = false;
   for (const query::SortKey& key : query.sort) {
-    const ColumnSpec* column = FindColumn(key.field);
+    const ColumnSpec* column = FindColumn(table, key.field);
     if (column == nullptr) return UnknownField(key.field, "sort");
     has_id = has_id || column->column == "id";
     out.order_by.append(column->column);

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,21 +24,39 @@
 
 namespace ts::store::postgres {
 
-// Columns of every list SELECT, in this order.
-inline constexpr int kListColumnId = 0;
-inline constexpr int kListColumnName = 1;
-inline constexpr int kListColumnVersion = 2;
-inline constexpr int kListColumnCreated = 3;
-inline constexpr int kListColumnModified = 4;
-inline constexpr int kListColumnTotal = 5;  // only with PageSql(true)
+enum class ColumnType { kText, kBytes, kInteger, kBoolean /* bigint 0 or 1 */ };
+
+// One queryable/sortable field of a resource and the column that stores it.
+struct ColumnSpec {
+  std::string_view field;   // query::FieldSpec::path
+  std::string_view column;  // a fixed identifier: the only names that reach SQL from a query
+  ColumnType type;
+  int list_column;        // its position in TableSpec::select_columns
+  bool nullable = false;  // NULL stores an absent optional field
+};
+
+// A resource's table as the list compiler sees it.
+struct TableSpec {
+  std::string_view table;
+  std::string_view select_columns;  // what a page selects, e.g. "id, name, …"
+  int select_count;                 // how many; with a total, the total is column select_count
+  std::span<const ColumnSpec> columns;
+};
+
+// Tokens select id, name, version, created_at, modified_at (columns 0..4).
+const TableSpec& TokenTable();
+// MCP servers select id, name, enabled, type, transport, url, auth_header_name,
+// auth_token_id, version, created_at, modified_at (columns 0..10).
+const TableSpec& McpServerTable();
 
 struct RegexFilter {
-  int column;  // kListColumnId or kListColumnName
+  int column;  // a list column; a NULL there never matches
   std::unique_ptr<RE2> re;
 };
 
 struct CompiledPgList {
-  std::string from_where;            // " FROM tokens WHERE tenant = $1 AND (…)"
+  std::string select_columns;        // from the TableSpec
+  std::string from_where;            // " FROM <table> WHERE tenant = $1 AND (…)"
   std::string order_by;              // " ORDER BY …, id ASC"
   std::vector<PgParam> params;       // the tenant first, then the clauses' values in order
   std::vector<RegexFilter> regexes;  // all must match; empty: everything is SQL
@@ -51,7 +70,8 @@ struct CompiledPgList {
 
 // kInvalidArgument for an unknown field, a literal of the wrong type, an invalid regular
 // expression, or a negative limit/offset.
-Result<CompiledPgList> CompilePgListQuery(const ListQuery& query);
+Result<CompiledPgList> CompilePgListQuery(const ListQuery& query,
+                                          const TableSpec& table = TokenTable());
 
 // True if `text` can be a PostgreSQL text value: valid UTF-8 without NUL.
 bool IsPgText(std::string_view text);

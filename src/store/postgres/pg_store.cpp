@@ -49,14 +49,45 @@ constexpr const char* kInsertSql =
 constexpr const char* kUpdateSql =
     "UPDATE tokens SET name = $1, modified_at = $2, version = version + 1"
     " WHERE tenant = $3 AND id = $4 AND version = $5";
-constexpr const char* kDeleteSql = "DELETE FROM tokens WHERE tenant = $1 AND id = $2";
-// One statement, one snapshot: whether a row was deleted and, if not, whether one exists (so
-// "absent" and "other version" are told apart on the state the DELETE saw).
-constexpr const char* kDeleteVersionSql =
-    "WITH deleted AS (DELETE FROM tokens WHERE tenant = $1 AND id = $2 AND version = $3"
-    " RETURNING 1)"
-    " SELECT (SELECT count(*) FROM deleted),"
-    " (SELECT count(*) FROM tokens WHERE tenant = $1 AND id = $2)";
+constexpr const char* kTokenVersionSql = "SELECT version FROM tokens WHERE tenant = $1 AND id = $2";
+// Deletes exactly the version the transaction read: zero rows means a concurrent write got in
+// between, and the whole delete runs again on the new state.
+constexpr const char* kDeleteTokenSql =
+    "DELETE FROM tokens WHERE tenant = $1 AND id = $2 AND version = $3";
+// Who references a token: the one referring column today (agents will add theirs).
+constexpr const char* kTokenReferrersSql =
+    "SELECT id FROM mcp_servers WHERE tenant = $1 AND auth_token_id = $2 ORDER BY id";
+// RETURNING reports exactly the rows this statement changed (READ COMMITTED gives it a newer
+// snapshot than an earlier SELECT would have had).
+constexpr const char* kRemoveTokenReferencesSql =
+    "UPDATE mcp_servers SET auth_token_id = NULL, version = version + 1, modified_at = $1"
+    " WHERE tenant = $2 AND auth_token_id = $3 RETURNING id";
+constexpr const char* kGetMcpServerSql =
+    "SELECT id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
+    " created_at, modified_at FROM mcp_servers WHERE tenant = $1 AND id = $2";
+constexpr const char* kInsertMcpServerSql =
+    "INSERT INTO mcp_servers (tenant, id, name, enabled, type, transport, url, auth_header_name,"
+    " auth_token_id, version, created_at, modified_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " ON CONFLICT (tenant, id) DO NOTHING";
+// As kUpdateSql: the version check is part of the UPDATE.
+constexpr const char* kUpdateMcpServerSql =
+    "UPDATE mcp_servers SET name = $1, enabled = $2, type = $3, transport = $4, url = $5,"
+    " auth_header_name = $6, auth_token_id = $7, modified_at = $8, version = version + 1"
+    " WHERE tenant = $9 AND id = $10 AND version = $11";
+constexpr const char* kMcpServerVersionSql =
+    "SELECT version FROM mcp_servers WHERE tenant = $1 AND id = $2";
+constexpr const char* kDeleteMcpServerSql =
+    "DELETE FROM mcp_servers WHERE tenant = $1 AND id = $2 AND version = $3";
+constexpr std::string_view kMcpServerKind = "mcpServer";
+constexpr std::string_view kMcpServerTokenField = "config.authorizationHeaderToken.id";
+// foreign_key_violation: a reference to a row that does not exist (insert/update of a
+// referrer), or a delete of a row that gained a referrer concurrently.
+constexpr std::string_view kForeignKeyViolation = "23503";
+// How often a delete runs again when concurrent writers changed what it read.
+constexpr int kDeleteAttempts = 5;
+// Error::internal of a delete attempt that must run again; never leaves this file.
+constexpr std::string_view kRetryDelete = "postgres store: delete raced, run it again";
 constexpr const char* kGetSettingSql = "SELECT value FROM settings WHERE name = $1";
 constexpr const char* kInsertSettingSql =
     "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
@@ -195,7 +226,7 @@ std::int64_t KeyIdParam(std::optional<std::uint32_t> key_id) {
   return key_id ? std::int64_t{*key_id} : -1;
 }
 
-class PostgresTokenStore final : public TokenStore {
+class PostgresTokenStore final : public Store {
  public:
   explicit PostgresTokenStore(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
 
@@ -222,12 +253,13 @@ class PostgresTokenStore final : public TokenStore {
 
   Result<ListPage> List(const ListQuery& query) override {
     return NoThrow("list", [&]() -> Result<ListPage> {
-      auto compiled = postgres::CompilePgListQuery(query);
-      if (!compiled.ok()) return std::move(compiled).error();
-      return Run<ListPage>("list", Retry::kIdempotent, [&](PgConnection& conn) {
-        return compiled->regexes.empty() ? ListInSql(conn, query, *compiled)
-                                         : ListWithRegex(conn, query, *compiled);
-      });
+      return ListRows<domain::Token>(query, postgres::TokenTable(), TokenFromRow);
+    });
+  }
+
+  Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) override {
+    return NoThrow("list mcp servers", [&]() -> Result<Page<domain::McpServer>> {
+      return ListRows<domain::McpServer>(query, postgres::McpServerTable(), McpServerFromRow);
     });
   }
 
@@ -275,25 +307,141 @@ class PostgresTokenStore final : public TokenStore {
     });
   }
 
-  Result<DeleteOutcome> Delete(std::string_view tenant, std::string_view id,
-                               std::optional<std::int64_t> expected_version) override {
-    return NoThrow("delete", [&]() -> Result<DeleteOutcome> {
-      return Run<DeleteOutcome>(
-          "delete", Retry::kNever, [&](PgConnection& conn) -> Result<DeleteOutcome> {
-            if (!expected_version) {
-              const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id)};
-              auto result = conn.Exec(kDeleteSql, params, true);
-              if (!result.ok()) return std::move(result).error();
-              return result->affected() == 1 ? DeleteOutcome::kDeleted : DeleteOutcome::kAbsent;
-            }
-            const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id),
-                                      PgParam::Int8(*expected_version)};
-            auto result = conn.Exec(kDeleteVersionSql, params, true);
-            if (!result.ok()) return std::move(result).error();
-            if (result->Int8(0, 0) == 1) return DeleteOutcome::kDeleted;
-            return result->Int8(0, 1) > 0 ? DeleteOutcome::kVersionMismatch
-                                          : DeleteOutcome::kAbsent;
-          });
+  // READ COMMITTED, one transaction per attempt: read the version, deal with the referrers,
+  // delete exactly that version. A concurrent referrer update either commits first (the
+  // reference removal waits for its row lock, then re-reads the row and still removes the
+  // reference) or runs after (its `WHERE version = N` meets N + 1: kConflict). A referrer that
+  // gains a reference to this token after the referrers were handled makes the DELETE fail
+  // its foreign key (23503); then everything rolls back and the attempt repeats, and sees it.
+  // Both transactions lock the referrer row before the token row, so they cannot deadlock on
+  // each other (40P01 is retried anyway, by Run).
+  Result<DeleteResult> Delete(std::string_view tenant, std::string_view id,
+                              const DeleteRequest& request) override {
+    return NoThrow("delete", [&]() -> Result<DeleteResult> {
+      return DeleteRepeatedly("delete", [&](PgConnection& conn) -> Result<DeleteResult> {
+        const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(id)};
+        auto version = ReadVersion(conn, kTokenVersionSql, key);
+        if (!version.ok()) return std::move(version).error();
+        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
+        if (request.expected_version && **version != *request.expected_version) {
+          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+        }
+        std::vector<Referrer> referrers;
+        if (request.references == ReferencePolicy::kRefuse) {
+          auto found = conn.Exec(kTokenReferrersSql, key, true);
+          if (!found.ok()) return std::move(found).error();
+          referrers = McpServerReferrers(*found);
+          if (!referrers.empty()) {
+            return DeleteResult{DeleteOutcome::kReferenced, std::move(referrers)};
+          }
+        } else {
+          const PgParam params[] = {PgParam::Int8(request.now_ms), PgParam::Text(tenant),
+                                    PgParam::Text(id)};
+          auto removed = conn.Exec(kRemoveTokenReferencesSql, params, true);
+          if (!removed.ok()) return std::move(removed).error();
+          referrers = McpServerReferrers(*removed);
+        }
+        const PgParam versioned[] = {PgParam::Text(tenant), PgParam::Text(id),
+                                     PgParam::Int8(**version)};
+        auto deleted = conn.Exec(kDeleteTokenSql, versioned, true);
+        if (!deleted.ok()) return std::move(deleted).error();
+        if (deleted->affected() != 1) return RetryDelete();
+        return DeleteResult{DeleteOutcome::kDeleted, std::move(referrers)};
+      });
+    });
+  }
+
+  Result<std::optional<domain::McpServer>> GetMcpServer(std::string_view tenant,
+                                                        std::string_view id) override {
+    using Out = std::optional<domain::McpServer>;
+    return NoThrow("get mcp server", [&]() -> Result<Out> {
+      const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id)};
+      return Run<Out>("get mcp server", Retry::kIdempotent, [&](PgConnection& conn) -> Result<Out> {
+        auto result = conn.Exec(kGetMcpServerSql, params, true);
+        if (!result.ok()) return std::move(result).error();
+        if (result->rows() == 0) return Out();
+        return Out(McpServerFromRow(*result, 0));
+      });
+    });
+  }
+
+  Result<void> InsertMcpServer(std::string_view tenant, const domain::McpServer& server) override {
+    return NoThrow("insert mcp server", [&]() -> Result<void> {
+      const PgParam params[] = {PgParam::Text(tenant),
+                                PgParam::Text(server.id),
+                                PgParam::Bytea(std::string_view(server.name)),
+                                PgParam::Int8(server.enabled ? 1 : 0),
+                                PgParam::Text(server.type),
+                                PgParam::Text(server.transport),
+                                PgParam::Text(server.config.url),
+                                PgParam::OptionalText(server.config.authorization_header_name),
+                                PgParam::OptionalText(server.config.authorization_header_token_id),
+                                PgParam::Int8(server.metadata.version),
+                                PgParam::Int8(server.metadata.created_at_ms),
+                                PgParam::Int8(server.metadata.modified_at_ms)};
+      return Run<void>("insert mcp server", Retry::kNever, [&](PgConnection& conn) -> Result<void> {
+        auto result = conn.Exec(kInsertMcpServerSql, params, true);
+        if (!result.ok()) {
+          if (conn.last_sqlstate() == kForeignKeyViolation) return MissingToken();
+          if (conn.last_sqlstate() == "23505") {
+            return Error::Conflict("An MCP server with this id already exists");
+          }
+          return std::move(result).error();
+        }
+        if (result->affected() != 1) {
+          return Error::Conflict("An MCP server with this id already exists");
+        }
+        return Ok();
+      });
+    });
+  }
+
+  Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
+                               std::int64_t expected_version) override {
+    return NoThrow("update mcp server", [&]() -> Result<void> {
+      const PgParam params[] = {PgParam::Bytea(std::string_view(updated.name)),
+                                PgParam::Int8(updated.enabled ? 1 : 0),
+                                PgParam::Text(updated.type),
+                                PgParam::Text(updated.transport),
+                                PgParam::Text(updated.config.url),
+                                PgParam::OptionalText(updated.config.authorization_header_name),
+                                PgParam::OptionalText(updated.config.authorization_header_token_id),
+                                PgParam::Int8(updated.metadata.modified_at_ms),
+                                PgParam::Text(tenant),
+                                PgParam::Text(updated.id),
+                                PgParam::Int8(expected_version)};
+      return Run<void>("update mcp server", Retry::kNever, [&](PgConnection& conn) -> Result<void> {
+        auto result = conn.Exec(kUpdateMcpServerSql, params, true);
+        if (!result.ok()) {
+          if (conn.last_sqlstate() == kForeignKeyViolation) return MissingToken();
+          return std::move(result).error();
+        }
+        if (result->affected() != 1) {
+          return Error::Conflict("The MCP server was changed or deleted concurrently");
+        }
+        return Ok();
+      });
+    });
+  }
+
+  Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,
+                                       const DeleteRequest& request) override {
+    return NoThrow("delete mcp server", [&]() -> Result<DeleteResult> {
+      return DeleteRepeatedly("delete mcp server", [&](PgConnection& conn) -> Result<DeleteResult> {
+        const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(id)};
+        auto version = ReadVersion(conn, kMcpServerVersionSql, key);
+        if (!version.ok()) return std::move(version).error();
+        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
+        if (request.expected_version && **version != *request.expected_version) {
+          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+        }
+        const PgParam versioned[] = {PgParam::Text(tenant), PgParam::Text(id),
+                                     PgParam::Int8(**version)};
+        auto deleted = conn.Exec(kDeleteMcpServerSql, versioned, true);
+        if (!deleted.ok()) return std::move(deleted).error();
+        if (deleted->affected() != 1) return RetryDelete();
+        return DeleteResult{DeleteOutcome::kDeleted, {}};
+      });
     });
   }
 
@@ -453,32 +601,64 @@ class PostgresTokenStore final : public TokenStore {
     return result;
   }
 
+  // Rows of postgres::TokenTable().select_columns.
   static domain::Token TokenFromRow(const PgResult& result, int row) {
     domain::Token token;
-    token.id = result.Text(row, postgres::kListColumnId);
-    token.name = result.Text(row, postgres::kListColumnName);
-    token.metadata.version = result.Int8(row, postgres::kListColumnVersion);
-    token.metadata.created_at_ms = result.Int8(row, postgres::kListColumnCreated);
-    token.metadata.modified_at_ms = result.Int8(row, postgres::kListColumnModified);
+    token.id = result.Text(row, 0);
+    token.name = result.Text(row, 1);
+    token.metadata.version = result.Int8(row, 2);
+    token.metadata.created_at_ms = result.Int8(row, 3);
+    token.metadata.modified_at_ms = result.Int8(row, 4);
     return token;
+  }
+
+  // Rows of postgres::McpServerTable().select_columns (and of kGetMcpServerSql).
+  static domain::McpServer McpServerFromRow(const PgResult& result, int row) {
+    domain::McpServer server;
+    server.id = result.Text(row, 0);
+    server.name = result.Text(row, 1);
+    server.enabled = result.Int8(row, 2) != 0;
+    server.type = result.Text(row, 3);
+    server.transport = result.Text(row, 4);
+    server.config.url = result.Text(row, 5);
+    if (!result.IsNull(row, 6)) server.config.authorization_header_name = result.Text(row, 6);
+    if (!result.IsNull(row, 7)) server.config.authorization_header_token_id = result.Text(row, 7);
+    server.metadata.version = result.Int8(row, 8);
+    server.metadata.created_at_ms = result.Int8(row, 9);
+    server.metadata.modified_at_ms = result.Int8(row, 10);
+    return server;
+  }
+
+  // The list of any resource: `table` decides the SQL, `decode` turns a row into an item.
+  template <typename Item, typename Decode>
+  Result<Page<Item>> ListRows(const ListQuery& query, const postgres::TableSpec& table,
+                              Decode decode) {
+    auto compiled = postgres::CompilePgListQuery(query, table);
+    if (!compiled.ok()) return std::move(compiled).error();
+    return Run<Page<Item>>("list", Retry::kIdempotent, [&](PgConnection& conn) {
+      return compiled->regexes.empty() ? ListInSql<Item>(conn, query, table, *compiled, decode)
+                                       : ListWithRegex<Item>(conn, query, *compiled, decode);
+    });
   }
 
   // Everything in SQL: one statement, so the page and its total come from one snapshot. The
   // total is a window count over all matching rows; only an empty page (beyond the end) needs
   // a separate count.
-  static Result<ListPage> ListInSql(PgConnection& conn, const ListQuery& query,
-                                    const postgres::CompiledPgList& compiled) {
+  template <typename Item, typename Decode>
+  static Result<Page<Item>> ListInSql(PgConnection& conn, const ListQuery& query,
+                                      const postgres::TableSpec& table,
+                                      const postgres::CompiledPgList& compiled, Decode& decode) {
     std::vector<PgParam> params = compiled.params;
     params.push_back(PgParam::Int8(query.limit));
     params.push_back(PgParam::Int8(query.offset));
     auto result = conn.Exec(compiled.PageSql(query.count_total), params, false);
     if (!result.ok()) return std::move(result).error();
-    ListPage page;
+    Page<Item> page;
     page.items.reserve(static_cast<std::size_t>(result->rows()));
-    for (int i = 0; i < result->rows(); ++i) page.items.push_back(TokenFromRow(*result, i));
+    for (int i = 0; i < result->rows(); ++i) page.items.push_back(decode(*result, i));
     if (query.count_total) {
       if (result->rows() > 0) {
-        page.total = result->Int8(0, postgres::kListColumnTotal);
+        page.total = result->Int8(0, table.select_count);
       } else {
         auto count = conn.Exec(compiled.CountSql(), compiled.params, false);
         if (!count.ok()) return std::move(count).error();
@@ -492,10 +672,12 @@ class PostgresTokenStore final : public TokenStore {
   // in a read-only REPEATABLE READ transaction (one snapshot for the page and the total), in
   // batches; RE2 filters them here, and offset, limit and the total are counted here. Without
   // a total the scan stops once the page is full.
-  static Result<ListPage> ListWithRegex(PgConnection& conn, const ListQuery& query,
-                                        const postgres::CompiledPgList& compiled) {
-    return InTransaction<ListPage>(
-        conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [&]() -> Result<ListPage> {
+  template <typename Item, typename Decode>
+  static Result<Page<Item>> ListWithRegex(PgConnection& conn, const ListQuery& query,
+                                          const postgres::CompiledPgList& compiled,
+                                          Decode& decode) {
+    return InTransaction<Page<Item>>(
+        conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [&]() -> Result<Page<Item>> {
           const std::string declare = std::string("DECLARE ") + kCursorName +
                                       " NO SCROLL CURSOR FOR " + compiled.CandidatesSql();
           if (auto declared = conn.Exec(declare, compiled.params, false); !declared.ok()) {
@@ -503,7 +685,7 @@ class PostgresTokenStore final : public TokenStore {
           }
           const std::string fetch =
               "FETCH FORWARD " + std::to_string(kFetchBatch) + " FROM " + kCursorName;
-          ListPage page;
+          Page<Item> page;
           page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
           std::int64_t matched = 0;
           for (;;) {
@@ -515,6 +697,10 @@ class PostgresTokenStore final : public TokenStore {
             for (int i = 0; i < batch->rows(); ++i) {
               bool all = true;
               for (const postgres::RegexFilter& filter : compiled.regexes) {
+                if (batch->IsNull(i, filter.column)) {  // an absent field matches no pattern
+                  all = false;
+                  break;
+                }
                 const std::string_view text = batch->Bytes(i, filter.column);
                 if (!RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *filter.re)) {
                   all = false;
@@ -525,7 +711,7 @@ class PostgresTokenStore final : public TokenStore {
               ++matched;
               if (matched > query.offset &&
                   static_cast<std::int64_t>(page.items.size()) < query.limit) {
-                page.items.push_back(TokenFromRow(*batch, i));
+                page.items.push_back(decode(*batch, i));
               }
             }
             if (batch->rows() < kFetchBatch) break;
@@ -533,6 +719,59 @@ class PostgresTokenStore final : public TokenStore {
           if (query.count_total) page.total = matched;
           return page;
         });
+  }
+
+  static Error MissingToken() {
+    return Error::InvalidField(
+        std::string(kMcpServerTokenField), "notFound",
+        std::string(kMcpServerTokenField) + " names a token that does not exist");
+  }
+
+  static Error RetryDelete() {
+    Error e = Error::Conflict("The resource was changed concurrently; retry");
+    e.internal = std::string(kRetryDelete);
+    return e;
+  }
+
+  static Result<std::optional<std::int64_t>> ReadVersion(PgConnection& conn, const char* sql,
+                                                         std::span<const PgParam> key) {
+    auto result = conn.Exec(sql, key, true);
+    if (!result.ok()) return std::move(result).error();
+    if (result->rows() == 0) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(result->Int8(0, 0));
+  }
+
+  static std::vector<Referrer> McpServerReferrers(const PgResult& ids) {
+    std::vector<Referrer> referrers;
+    referrers.reserve(static_cast<std::size_t>(ids.rows()));
+    for (int i = 0; i < ids.rows(); ++i) {
+      referrers.push_back(
+          Referrer{std::string(kMcpServerKind), ids.Text(i, 0), std::string(kMcpServerTokenField)});
+    }
+    std::sort(referrers.begin(), referrers.end(),
+              [](const Referrer& a, const Referrer& b) { return a.id < b.id; });
+    return referrers;
+  }
+
+  // Runs `attempt` in a transaction until it commits or fails for a reason other than a race:
+  // a row that changed between read and delete (RetryDelete) or a referrer that appeared
+  // (23503). Each attempt rolls back completely before the next.
+  template <typename Attempt>
+  Result<DeleteResult> DeleteRepeatedly(std::string_view what, Attempt&& attempt) {
+    for (int i = 1;; ++i) {
+      bool raced = false;
+      auto result = Run<DeleteResult>(what, Retry::kNever, [&](PgConnection& conn) {
+        auto done = InTransaction<DeleteResult>(conn, "BEGIN", [&] { return attempt(conn); });
+        raced = !done.ok() && (done.error().internal == kRetryDelete ||
+                               conn.last_sqlstate() == kForeignKeyViolation);
+        return done;
+      });
+      if (result.ok() || !raced) return result;
+      if (i == kDeleteAttempts) {
+        return Error::Conflict(
+            "The resource or its referrers kept changing concurrently; retry the delete");
+      }
+    }
   }
 
   std::unique_ptr<ConnectionPool> pool_;
@@ -557,7 +796,7 @@ Result<void> ValidateOptions(const PostgresOptions& options) {
   return Ok();
 }
 
-Result<std::unique_ptr<TokenStore>> Open(const PostgresOptions& options) {
+Result<std::unique_ptr<Store>> Open(const PostgresOptions& options) {
   if (auto valid = ValidateOptions(options); !valid.ok()) return std::move(valid).error();
   PgConnectOptions connect;
   connect.url = options.url;
@@ -583,7 +822,7 @@ Result<std::unique_ptr<TokenStore>> Open(const PostgresOptions& options) {
                              {"pool_size", std::to_string(options.pool_size)}});
   auto pool = std::make_unique<ConnectionPool>(std::move(connect), options.pool_size,
                                                options.statement_timeout, std::move(conn).value());
-  return std::unique_ptr<TokenStore>(std::make_unique<PostgresTokenStore>(std::move(pool)));
+  return std::unique_ptr<Store>(std::make_unique<PostgresTokenStore>(std::move(pool)));
 }
 
 }  // namespace
@@ -635,7 +874,7 @@ std::string RedactDatabaseUrl(std::string_view url) {
   return out;
 }
 
-Result<std::unique_ptr<TokenStore>> OpenPostgresStore(const PostgresOptions& options) {
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options) {
   return NoThrow("open", [&] { return Open(options); });
 }
 

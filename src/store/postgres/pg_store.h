@@ -25,7 +25,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "store/token_store.h"
+#include "store/mcp_server_store.h"
 
 namespace ts::store {
 
@@ -44,7 +44,7 @@ struct PostgresOptions {
 // Connects, checks the URL, and migrates the schema. kInvalidArgument for bad options;
 // kUnavailable when the database cannot be reached; kInternal when its schema is newer than
 // this binary knows.
-Result<std::unique_ptr<TokenStore>> OpenPostgresStore(const PostgresOptions& options);
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
 
 // True for a URL this backend takes: postgresql://… or postgres://….
 bool IsPostgresUrl(std::string_view url);

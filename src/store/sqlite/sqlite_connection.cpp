@@ -100,6 +100,14 @@ void BoundStatement::BindText(int index, std::string_view text) {
   Remember(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
 }
 
+void BoundStatement::BindOptionalText(int index, const std::optional<std::string>& text) {
+  if (text) {
+    BindText(index, *text);
+  } else {
+    Remember(sqlite3_bind_null(stmt_, index));
+  }
+}
+
 void BoundStatement::BindInt64(int index, std::int64_t value) {
   Remember(sqlite3_bind_int64(stmt_, index, value));
 }
@@ -120,6 +128,11 @@ int BoundStatement::Step() {
 
 std::int64_t BoundStatement::ColumnInt64(int column) const {
   return sqlite3_column_int64(stmt_, column);
+}
+
+std::optional<std::string> BoundStatement::ColumnOptionalText(int column) const {
+  if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+  return ColumnText(column);
 }
 
 std::string BoundStatement::ColumnText(int column) const {

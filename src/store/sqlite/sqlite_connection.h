@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -73,12 +74,15 @@ class BoundStatement {
   void BindText(int index, std::string_view text);
   void BindInt64(int index, std::int64_t value);
   void BindBlob(int index, std::span<const std::uint8_t> bytes);
+  // SQL NULL for nullopt: how optional fields are stored.
+  void BindOptionalText(int index, const std::optional<std::string>& text);
 
   // SQLITE_ROW, SQLITE_DONE or an error code (including the first failed bind).
   int Step();
 
   std::int64_t ColumnInt64(int column) const;
   std::string ColumnText(int column) const;
+  std::optional<std::string> ColumnOptionalText(int column) const;  // nullopt for NULL
   std::vector<std::uint8_t> ColumnBlob(int column) const;
 
  private:

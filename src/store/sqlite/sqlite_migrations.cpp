@@ -14,7 +14,7 @@ namespace {
 // always filters by tenant, stays inside one tenant's key range. BINARY collation makes text order
 // bytewise (UTF-8 code units), as the API promises. STRICT makes SQLite reject values of the wrong
 // type instead of storing them.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "create tokens",
      R"sql(
 CREATE TABLE tokens (
@@ -56,6 +56,36 @@ CREATE TABLE settings (
   name  TEXT NOT NULL COLLATE BINARY PRIMARY KEY,
   value BLOB NOT NULL
 ) STRICT, WITHOUT ROWID;
+)sql"},
+    {3, "mcp servers, referencing tokens",
+     // A reference is a column of the referrer with a composite foreign key to the referenced
+     // row (docs/design-references.md): the database refuses a dangling reference whatever
+     // the interleaving of writers. NO ACTION, not SET NULL: removing a reference must also
+     // bump the referrer's version and modifiedAt, which the forced delete does itself. The
+     // index led by (tenant, auth_token_id) makes "who references token X" a range scan, and
+     // serves the foreign key's own checks. NULL means absent for the optional fields.
+     R"sql(
+CREATE TABLE mcp_servers (
+  tenant           TEXT    NOT NULL COLLATE BINARY,
+  id               TEXT    NOT NULL COLLATE BINARY,
+  name             TEXT    NOT NULL COLLATE BINARY,
+  enabled          INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  type             TEXT    NOT NULL COLLATE BINARY,
+  transport        TEXT    NOT NULL COLLATE BINARY,
+  url              TEXT    NOT NULL COLLATE BINARY,
+  auth_header_name TEXT    COLLATE BINARY,
+  auth_token_id    TEXT    COLLATE BINARY,
+  version          INTEGER NOT NULL CHECK (version >= 1),
+  created_at       INTEGER NOT NULL,
+  modified_at      INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id),
+  FOREIGN KEY (tenant, auth_token_id) REFERENCES tokens (tenant, id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX mcp_servers_by_token     ON mcp_servers (tenant, auth_token_id);
+CREATE INDEX mcp_servers_by_name      ON mcp_servers (tenant, name, id);
+CREATE INDEX mcp_servers_by_version   ON mcp_servers (tenant, version, id);
+CREATE INDEX mcp_servers_by_created   ON mcp_servers (tenant, created_at, id);
+CREATE INDEX mcp_servers_by_modified  ON mcp_servers (tenant, modified_at, id);
 )sql"},
 }};
 

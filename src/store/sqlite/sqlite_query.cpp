@@ -8,25 +8,30 @@
 namespace ts::store::sqlite {
 namespace {
 
-enum class ColumnType { kText, kInteger };
-
-struct ColumnSpec {
-  std::string_view field;
-  std::string_view column;
-  ColumnType type;
-};
-
-// The whitelist: the only identifiers that ever reach the SQL text from a query.
-constexpr std::array<ColumnSpec, 5> kColumns{{
+constexpr ColumnSpec kTokenColumns[] = {
     {"id", "id", ColumnType::kText},
     {"name", "name", ColumnType::kText},
     {"metadata.version", "version", ColumnType::kInteger},
     {"metadata.createdAt", "created_at", ColumnType::kInteger},
     {"metadata.modifiedAt", "modified_at", ColumnType::kInteger},
-}};
+};
 
-const ColumnSpec* FindColumn(std::string_view field) {
-  for (const ColumnSpec& spec : kColumns) {
+constexpr ColumnSpec kMcpServerColumns[] = {
+    {"id", "id", ColumnType::kText},
+    {"name", "name", ColumnType::kText},
+    {"enabled", "enabled", ColumnType::kBoolean},
+    {"type", "type", ColumnType::kText},
+    {"transport", "transport", ColumnType::kText},
+    {"config.url", "url", ColumnType::kText},
+    {"config.authorizationHeaderName", "auth_header_name", ColumnType::kText, true},
+    {"config.authorizationHeaderToken.id", "auth_token_id", ColumnType::kText, true},
+    {"metadata.version", "version", ColumnType::kInteger},
+    {"metadata.createdAt", "created_at", ColumnType::kInteger},
+    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger},
+};
+
+const ColumnSpec* FindColumn(const TableSpec& table, std::string_view field) {
+  for (const ColumnSpec& spec : table.columns) {
     if (spec.field == field) return &spec;
   }
   return nullptr;
@@ -59,10 +64,16 @@ const char* SqlOperator(query::CompareOp op) {
 // Converts a literal to the column's storage type; a mismatch is refused rather than left to
 // SQLite's cross-type comparison rules (where every integer sorts before every text).
 Result<SqlParam> ToParam(const ColumnSpec& column, const query::Literal& literal) {
-  if (column.type == ColumnType::kText) {
-    if (const auto* text = std::get_if<std::string>(&literal)) return SqlParam(*text);
-  } else {
-    if (const auto* number = std::get_if<std::int64_t>(&literal)) return SqlParam(*number);
+  switch (column.type) {
+    case ColumnType::kText:
+      if (const auto* text = std::get_if<std::string>(&literal)) return SqlParam(*text);
+      break;
+    case ColumnType::kInteger:
+      if (const auto* number = std::get_if<std::int64_t>(&literal)) return SqlParam(*number);
+      break;
+    case ColumnType::kBoolean:
+      if (const auto* flag = std::get_if<bool>(&literal)) return SqlParam(std::int64_t{*flag});
+      break;
   }
   return Error::InvalidField(
       "q", "invalid_value",
@@ -87,9 +98,9 @@ Result<void> AppendComparisons(const ColumnSpec& column,
   return Ok();
 }
 
-Result<void> AppendClause(const query::Clause& clause, std::string& sql,
+Result<void> AppendClause(const TableSpec& table, const query::Clause& clause, std::string& sql,
                           std::vector<SqlParam>& params) {
-  const ColumnSpec* column = FindColumn(clause.field);
+  const ColumnSpec* column = FindColumn(table, clause.field);
   if (column == nullptr) return UnknownField(clause.field, "q");
   using Kind = query::Clause::Kind;
   switch (clause.kind) {
@@ -127,13 +138,23 @@ Result<void> AppendClause(const query::Clause& clause, std::string& sql,
       params.emplace_back(clause.pattern);
       return Ok();
     }
-    // Every token field is always present and never null.
+    // A stored field is absent exactly when its column is NULL; required fields never are.
     case Kind::kIsNull:
     case Kind::kMissing:
-      sql += '0';
+      if (!column->nullable) {
+        sql += '0';
+        return Ok();
+      }
+      sql.append(column->column);
+      sql += " IS NULL";
       return Ok();
     case Kind::kExists:
-      sql += '1';
+      if (!column->nullable) {
+        sql += '1';
+        return Ok();
+      }
+      sql.append(column->column);
+      sql += " IS NOT NULL";
       return Ok();
   }
   return Error::Invalid("Unsupported clause in q");
@@ -141,22 +162,37 @@ Result<void> AppendClause(const query::Clause& clause, std::string& sql,
 
 }  // namespace
 
-std::optional<std::string_view> ColumnForField(std::string_view path) {
-  const ColumnSpec* spec = FindColumn(path);
+const TableSpec& TokenTable() {
+  static constexpr TableSpec kTable{"tokens", "id, name, version, created_at, modified_at",
+                                    kTokenColumns};
+  return kTable;
+}
+
+const TableSpec& McpServerTable() {
+  static constexpr TableSpec kTable{
+      "mcp_servers",
+      "id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
+      " created_at, modified_at",
+      kMcpServerColumns};
+  return kTable;
+}
+
+std::optional<std::string_view> ColumnForField(std::string_view path, const TableSpec& table) {
+  const ColumnSpec* spec = FindColumn(table, path);
   if (spec == nullptr) return std::nullopt;
   return spec->column;
 }
 
-Result<CompiledList> CompileListQuery(const ListQuery& query) {
+Result<CompiledList> CompileListQuery(const ListQuery& query, const TableSpec& table) {
   if (query.limit < 0) return Error::InvalidField("pageSize", "invalid", "Negative page size");
   if (query.offset < 0) return Error::InvalidField("pageNumber", "invalid", "Negative offset");
 
   CompiledList out;
-  std::string where = " FROM tokens WHERE tenant = ?";
+  std::string where = " FROM " + std::string(table.table) + " WHERE tenant = ?";
   out.params.emplace_back(query.tenant);
   for (const query::Clause& clause : query.filter.clauses) {
     where += " AND (";
-    if (auto appended = AppendClause(clause, where, out.params); !appended.ok()) {
+    if (auto appended = AppendClause(table, clause, where, out.params); !appended.ok()) {
       return std::move(appended).error();
     }
     where += ')';
@@ -165,7 +201,7 @@ Result<CompiledList> CompileListQuery(const ListQuery& query) {
   std::string order = " ORDER BY ";
   bool has_id = false;
   for (const query::SortKey& key : query.sort) {
-    const ColumnSpec* column = FindColumn(key.field);
+    const ColumnSpec* column = FindColumn(table, key.field);
     if (column == nullptr) return UnknownField(key.field, "sort");
     has_id = has_id || column->column == "id";
     order.append(column->column);
@@ -177,7 +213,7 @@ Result<CompiledList> CompileListQuery(const ListQuery& query) {
   order.resize(order.size() - 2);
 
   out.page_sql =
-      "SELECT id, name, version, created_at, modified_at" + where + order + " LIMIT ? OFFSET ?";
+      "SELECT " + std::string(table.select_columns) + where + order + " LIMIT ? OFFSET ?";
   out.count_sql = "SELECT count(*)" + where;
   return out;
 }

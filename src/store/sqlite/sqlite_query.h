@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,8 +19,29 @@ namespace ts::store::sqlite {
 
 using SqlParam = std::variant<std::string, std::int64_t>;
 
+enum class ColumnType { kText, kInteger, kBoolean /* 0 or 1 */ };
+
+// One queryable/sortable field of a resource and the column that stores it.
+struct ColumnSpec {
+  std::string_view field;   // query::FieldSpec::path
+  std::string_view column;  // a fixed identifier: the only names that reach SQL from a query
+  ColumnType type;
+  bool nullable = false;  // NULL stores an absent optional field
+};
+
+// A resource's table as the list compiler sees it: which columns a page selects and which
+// fields map to which columns (the whitelist).
+struct TableSpec {
+  std::string_view table;
+  std::string_view select_columns;  // e.g. "id, name, version, created_at, modified_at"
+  std::span<const ColumnSpec> columns;
+};
+
+const TableSpec& TokenTable();
+const TableSpec& McpServerTable();
+
 struct CompiledList {
-  // SELECT id, name, version, created_at, modified_at ... ORDER BY ... LIMIT ? OFFSET ?
+  // SELECT <table.select_columns> ... ORDER BY ... LIMIT ? OFFSET ?
   // Parameters: `params`, then limit, then offset.
   std::string page_sql;
   // SELECT count(*) with the same WHERE. Parameters: `params`.
@@ -28,10 +50,12 @@ struct CompiledList {
 };
 
 // The column that stores a queryable/sortable field (FieldSpec::path), or nullopt.
-std::optional<std::string_view> ColumnForField(std::string_view path);
+std::optional<std::string_view> ColumnForField(std::string_view path,
+                                               const TableSpec& table = TokenTable());
 
 // kInvalidArgument for an unknown field, a literal of the wrong type, an invalid regular
 // expression, or a negative limit/offset.
-Result<CompiledList> CompileListQuery(const ListQuery& query);
+Result<CompiledList> CompileListQuery(const ListQuery& query,
+                                      const TableSpec& table = TokenTable());
 
 }  // namespace ts::store::sqlite

@@ -9,10 +9,12 @@
 #include <climits>
 #include <condition_variable>
 #include <exception>
+#include <initializer_list>
 #include <limits>
 #include <mutex>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -47,9 +49,29 @@ constexpr const char* kUpdateSql =
     "UPDATE tokens SET name = ?, modified_at = ?, version = version + 1"
     " WHERE tenant = ? AND id = ? AND version = ?";
 constexpr const char* kDeleteSql = "DELETE FROM tokens WHERE tenant = ? AND id = ?";
-constexpr const char* kDeleteVersionSql =
-    "DELETE FROM tokens WHERE tenant = ? AND id = ? AND version = ?";
-constexpr const char* kExistsSql = "SELECT 1 FROM tokens WHERE tenant = ? AND id = ?";
+constexpr const char* kTokenVersionSql = "SELECT version FROM tokens WHERE tenant = ? AND id = ?";
+// Who references a token: the one referring column today (agents will add theirs).
+constexpr const char* kTokenReferrersSql =
+    "SELECT id FROM mcp_servers WHERE tenant = ? AND auth_token_id = ? ORDER BY id";
+constexpr const char* kRemoveTokenReferencesSql =
+    "UPDATE mcp_servers SET auth_token_id = NULL, version = version + 1, modified_at = ?"
+    " WHERE tenant = ? AND auth_token_id = ?";
+// The columns of sqlite::McpServerTable().select_columns, in that order (McpServerFromRow).
+constexpr const char* kGetMcpServerSql =
+    "SELECT id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
+    " created_at, modified_at FROM mcp_servers WHERE tenant = ? AND id = ?";
+constexpr const char* kInsertMcpServerSql =
+    "INSERT INTO mcp_servers (tenant, id, name, enabled, type, transport, url, auth_header_name,"
+    " auth_token_id, version, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kUpdateMcpServerSql =
+    "UPDATE mcp_servers SET name = ?, enabled = ?, type = ?, transport = ?, url = ?,"
+    " auth_header_name = ?, auth_token_id = ?, modified_at = ?, version = version + 1"
+    " WHERE tenant = ? AND id = ? AND version = ?";
+constexpr const char* kMcpServerVersionSql =
+    "SELECT version FROM mcp_servers WHERE tenant = ? AND id = ?";
+constexpr const char* kDeleteMcpServerSql = "DELETE FROM mcp_servers WHERE tenant = ? AND id = ?";
+constexpr std::string_view kMcpServerKind = "mcpServer";
+constexpr std::string_view kMcpServerTokenField = "config.authorizationHeaderToken.id";
 constexpr const char* kGetSettingSql = "SELECT value FROM settings WHERE name = ?";
 constexpr const char* kInsertSettingSql =
     "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
@@ -114,6 +136,66 @@ Error ListError(SqliteConnection& conn, int rc, std::string_view what) {
   return SqliteError(conn.handle(), rc, what);
 }
 
+Error MissingToken(std::string_view field) {
+  return Error::InvalidField(std::string(field), "notFound",
+                             std::string(field) + " names a token that does not exist");
+}
+
+// The version of (tenant, id) in `version_sql`'s table, or nullopt if absent.
+Result<std::optional<std::int64_t>> ReadVersion(SqliteConnection& conn, const char* version_sql,
+                                                std::string_view tenant, std::string_view id) {
+  auto prepared = conn.Prepare(version_sql);
+  if (!prepared.ok()) return std::move(prepared).error();
+  BoundStatement stmt(*prepared);
+  stmt.BindText(1, tenant);
+  stmt.BindText(2, id);
+  const int rc = stmt.Step();
+  if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
+  if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "read version");
+  return std::optional<std::int64_t>(stmt.ColumnInt64(0));
+}
+
+// Runs a statement that returns nothing, binding tenant/id style text parameters in order.
+Result<void> ExecTexts(SqliteConnection& conn, const char* sql,
+                       std::initializer_list<std::string_view> texts, std::string_view what) {
+  auto prepared = conn.Prepare(sql);
+  if (!prepared.ok()) return std::move(prepared).error();
+  BoundStatement stmt(*prepared);
+  int index = 1;
+  for (std::string_view text : texts) stmt.BindText(index++, text);
+  const int rc = stmt.Step();
+  if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, what);
+  return Ok();
+}
+
+// Binds an MCP server's writable fields to parameters first .. first + 6, in the column order
+// of kInsertMcpServerSql and kUpdateMcpServerSql (name .. auth_token_id).
+void BindMcpServerFields(BoundStatement& stmt, int first, const domain::McpServer& server) {
+  stmt.BindText(first, server.name);
+  stmt.BindInt64(first + 1, server.enabled ? 1 : 0);
+  stmt.BindText(first + 2, server.type);
+  stmt.BindText(first + 3, server.transport);
+  stmt.BindText(first + 4, server.config.url);
+  stmt.BindOptionalText(first + 5, server.config.authorization_header_name);
+  stmt.BindOptionalText(first + 6, server.config.authorization_header_token_id);
+}
+
+domain::McpServer McpServerFromRow(const BoundStatement& row) {
+  domain::McpServer server;
+  server.id = row.ColumnText(0);
+  server.name = row.ColumnText(1);
+  server.enabled = row.ColumnInt64(2) != 0;
+  server.type = row.ColumnText(3);
+  server.transport = row.ColumnText(4);
+  server.config.url = row.ColumnText(5);
+  server.config.authorization_header_name = row.ColumnOptionalText(6);
+  server.config.authorization_header_token_id = row.ColumnOptionalText(7);
+  server.metadata.version = row.ColumnInt64(8);
+  server.metadata.created_at_ms = row.ColumnInt64(9);
+  server.metadata.modified_at_ms = row.ColumnInt64(10);
+  return server;
+}
+
 // A fixed set of connections, each lent to one thread at a time. Waiting is bounded so that a
 // stuck connection turns into kUnavailable instead of a hung request.
 class ConnectionPool {
@@ -165,7 +247,7 @@ class ConnectionPool {
   const std::vector<std::unique_ptr<SqliteConnection>> connections_;
 };
 
-class SqliteTokenStore final : public TokenStore {
+class SqliteTokenStore final : public Store {
  public:
   SqliteTokenStore(std::chrono::milliseconds wait_timeout, std::unique_ptr<SqliteConnection> writer,
                    std::vector<std::unique_ptr<SqliteConnection>> readers)
@@ -207,50 +289,21 @@ class SqliteTokenStore final : public TokenStore {
 
   Result<ListPage> List(const ListQuery& query) override {
     return NoThrow("list", [&]() -> Result<ListPage> {
-      auto compiled = sqlite::CompileListQuery(query);
-      if (!compiled.ok()) return std::move(compiled).error();
-      auto lease = readers_.Acquire(wait_timeout_, "read");
-      if (!lease.ok()) return std::move(lease).error();
-      SqliteConnection& conn = lease->conn();
+      return ListRows<domain::Token>(query, sqlite::TokenTable(), [](const BoundStatement& row) {
+        domain::Token token;
+        token.id = row.ColumnText(0);
+        token.name = row.ColumnText(1);
+        token.metadata.version = row.ColumnInt64(2);
+        token.metadata.created_at_ms = row.ColumnInt64(3);
+        token.metadata.modified_at_ms = row.ColumnInt64(4);
+        return token;
+      });
+    });
+  }
 
-      // A deferred transaction pins one WAL snapshot for both statements, so the total always
-      // describes the same data as the page.
-      Transaction tx(conn);
-      if (auto begun = tx.Begin("BEGIN"); !begun.ok()) return std::move(begun).error();
-
-      ListPage page;
-      page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
-      {
-        auto prepared = conn.Prepare(compiled->page_sql);
-        if (!prepared.ok()) return std::move(prepared).error();
-        BoundStatement stmt(*prepared);
-        BindParams(stmt, compiled->params);
-        const int next = static_cast<int>(compiled->params.size()) + 1;
-        stmt.BindInt64(next, query.limit);
-        stmt.BindInt64(next + 1, query.offset);
-        int rc;
-        while ((rc = stmt.Step()) == SQLITE_ROW) {
-          domain::Token token;
-          token.id = stmt.ColumnText(0);
-          token.name = stmt.ColumnText(1);
-          token.metadata.version = stmt.ColumnInt64(2);
-          token.metadata.created_at_ms = stmt.ColumnInt64(3);
-          token.metadata.modified_at_ms = stmt.ColumnInt64(4);
-          page.items.push_back(std::move(token));
-        }
-        if (rc != SQLITE_DONE) return ListError(conn, rc, "list page");
-      }
-      if (query.count_total) {
-        auto prepared = conn.Prepare(compiled->count_sql);
-        if (!prepared.ok()) return std::move(prepared).error();
-        BoundStatement stmt(*prepared);
-        BindParams(stmt, compiled->params);
-        const int rc = stmt.Step();
-        if (rc != SQLITE_ROW) return ListError(conn, rc, "list count");
-        page.total = stmt.ColumnInt64(0);
-      }
-      if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
-      return page;
+  Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) override {
+    return NoThrow("list mcp servers", [&]() -> Result<Page<domain::McpServer>> {
+      return ListRows<domain::McpServer>(query, sqlite::McpServerTable(), McpServerFromRow);
     });
   }
 
@@ -309,35 +362,138 @@ class SqliteTokenStore final : public TokenStore {
     });
   }
 
-  Result<DeleteOutcome> Delete(std::string_view tenant, std::string_view id,
-                               std::optional<std::int64_t> expected_version) override {
-    return NoThrow("delete", [&]() -> Result<DeleteOutcome> {
-      return InWriteTransaction<DeleteOutcome>(
-          "delete", [&](SqliteConnection& conn) -> Result<DeleteOutcome> {
-            {
-              auto prepared = conn.Prepare(expected_version ? kDeleteVersionSql : kDeleteSql);
+  Result<DeleteResult> Delete(std::string_view tenant, std::string_view id,
+                              const DeleteRequest& request) override {
+    return NoThrow("delete", [&]() -> Result<DeleteResult> {
+      // BEGIN IMMEDIATE serializes this with every other writer (of any process), so the
+      // version check, the referrer lookup, the reference removal and the delete all see one
+      // state: a concurrent referrer update either committed before (and is seen here) or
+      // runs after (and meets the version this transaction wrote: kConflict).
+      return InWriteTransaction<DeleteResult>(
+          "delete", [&](SqliteConnection& conn) -> Result<DeleteResult> {
+            auto version = ReadVersion(conn, kTokenVersionSql, tenant, id);
+            if (!version.ok()) return std::move(version).error();
+            if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
+            if (request.expected_version && **version != *request.expected_version) {
+              return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+            }
+            auto referrers = TokenReferrers(conn, tenant, id);
+            if (!referrers.ok()) return std::move(referrers).error();
+            if (!referrers->empty()) {
+              if (request.references == ReferencePolicy::kRefuse) {
+                return DeleteResult{DeleteOutcome::kReferenced, std::move(referrers).value()};
+              }
+              auto prepared = conn.Prepare(kRemoveTokenReferencesSql);
               if (!prepared.ok()) return std::move(prepared).error();
               BoundStatement stmt(*prepared);
-              stmt.BindText(1, tenant);
-              stmt.BindText(2, id);
-              if (expected_version) stmt.BindInt64(3, *expected_version);
+              stmt.BindInt64(1, request.now_ms);
+              stmt.BindText(2, tenant);
+              stmt.BindText(3, id);
               const int rc = stmt.Step();
-              if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "delete");
+              if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "remove references");
             }
-            if (sqlite3_changes64(conn.handle()) == 1) return DeleteOutcome::kDeleted;
-            if (!expected_version) return DeleteOutcome::kAbsent;
-            // Still inside the write transaction, so "absent" versus "other version" is
-            // decided on the same state the DELETE saw.
-            auto prepared = conn.Prepare(kExistsSql);
+            if (auto deleted = ExecTexts(conn, kDeleteSql, {tenant, id}, "delete"); !deleted) {
+              return std::move(deleted).error();
+            }
+            return DeleteResult{DeleteOutcome::kDeleted, std::move(referrers).value()};
+          });
+    });
+  }
+
+  Result<std::optional<domain::McpServer>> GetMcpServer(std::string_view tenant,
+                                                        std::string_view id) override {
+    using Out = std::optional<domain::McpServer>;
+    return NoThrow("get mcp server", [&]() -> Result<Out> {
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(kGetMcpServerSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      stmt.BindText(1, tenant);
+      stmt.BindText(2, id);
+      const int rc = stmt.Step();
+      if (rc == SQLITE_DONE) return Out();
+      if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "get mcp server");
+      return Out(McpServerFromRow(stmt));
+    });
+  }
+
+  Result<void> InsertMcpServer(std::string_view tenant, const domain::McpServer& server) override {
+    return NoThrow("insert mcp server", [&]() -> Result<void> {
+      auto result = InWriteTransaction<std::monostate>(
+          "insert mcp server", [&](SqliteConnection& conn) -> Result<std::monostate> {
+            if (auto ref = CheckTokenReference(conn, tenant, server); !ref) {
+              return std::move(ref).error();
+            }
+            auto prepared = conn.Prepare(kInsertMcpServerSql);
             if (!prepared.ok()) return std::move(prepared).error();
             BoundStatement stmt(*prepared);
             stmt.BindText(1, tenant);
-            stmt.BindText(2, id);
+            stmt.BindText(2, server.id);
+            BindMcpServerFields(stmt, 3, server);
+            stmt.BindInt64(10, server.metadata.version);
+            stmt.BindInt64(11, server.metadata.created_at_ms);
+            stmt.BindInt64(12, server.metadata.modified_at_ms);
             const int rc = stmt.Step();
-            if (rc == SQLITE_ROW) return DeleteOutcome::kVersionMismatch;
-            if (rc == SQLITE_DONE) return DeleteOutcome::kAbsent;
-            return SqliteError(conn.handle(), rc, "delete check");
+            if (rc == SQLITE_DONE) return std::monostate{};
+            if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+              return Error::Conflict("An MCP server with this id already exists");
+            }
+            // Unreachable after the check above (one writer), kept as the backstop.
+            if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return MissingToken(kMcpServerTokenField);
+            return SqliteError(conn.handle(), rc, "insert mcp server");
           });
+      if (!result.ok()) return std::move(result).error();
+      return Ok();
+    });
+  }
+
+  Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
+                               std::int64_t expected_version) override {
+    return NoThrow("update mcp server", [&]() -> Result<void> {
+      auto result = InWriteTransaction<std::monostate>(
+          "update mcp server", [&](SqliteConnection& conn) -> Result<std::monostate> {
+            if (auto ref = CheckTokenReference(conn, tenant, updated); !ref) {
+              return std::move(ref).error();
+            }
+            auto prepared = conn.Prepare(kUpdateMcpServerSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            BindMcpServerFields(stmt, 1, updated);
+            stmt.BindInt64(8, updated.metadata.modified_at_ms);
+            stmt.BindText(9, tenant);
+            stmt.BindText(10, updated.id);
+            stmt.BindInt64(11, expected_version);
+            const int rc = stmt.Step();
+            if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return MissingToken(kMcpServerTokenField);
+            if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "update mcp server");
+            if (sqlite3_changes64(conn.handle()) != 1) {
+              return Error::Conflict("The MCP server was changed or deleted concurrently");
+            }
+            return std::monostate{};
+          });
+      if (!result.ok()) return std::move(result).error();
+      return Ok();
+    });
+  }
+
+  Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,
+                                       const DeleteRequest& request) override {
+    return NoThrow("delete mcp server", [&]() -> Result<DeleteResult> {
+      return InWriteTransaction<
+          DeleteResult>("delete mcp server", [&](SqliteConnection& conn) -> Result<DeleteResult> {
+        auto version = ReadVersion(conn, kMcpServerVersionSql, tenant, id);
+        if (!version.ok()) return std::move(version).error();
+        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
+        if (request.expected_version && **version != *request.expected_version) {
+          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+        }
+        if (auto deleted = ExecTexts(conn, kDeleteMcpServerSql, {tenant, id}, "delete"); !deleted) {
+          return std::move(deleted).error();
+        }
+        return DeleteResult{DeleteOutcome::kDeleted, {}};
+      });
     });
   }
 
@@ -502,6 +658,79 @@ class SqliteTokenStore final : public TokenStore {
     return result;
   }
 
+  // The list of any resource: `table` decides the SQL, `decode` turns a row of
+  // table.select_columns into an item.
+  template <typename Item, typename Decode>
+  Result<Page<Item>> ListRows(const ListQuery& query, const sqlite::TableSpec& table,
+                              Decode&& decode) {
+    auto compiled = sqlite::CompileListQuery(query, table);
+    if (!compiled.ok()) return std::move(compiled).error();
+    auto lease = readers_.Acquire(wait_timeout_, "read");
+    if (!lease.ok()) return std::move(lease).error();
+    SqliteConnection& conn = lease->conn();
+
+    // A deferred transaction pins one WAL snapshot for both statements, so the total always
+    // describes the same data as the page.
+    Transaction tx(conn);
+    if (auto begun = tx.Begin("BEGIN"); !begun.ok()) return std::move(begun).error();
+
+    Page<Item> page;
+    page.items.reserve(static_cast<std::size_t>(std::min(query.limit, kMaxReserve)));
+    {
+      auto prepared = conn.Prepare(compiled->page_sql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      BindParams(stmt, compiled->params);
+      const int next = static_cast<int>(compiled->params.size()) + 1;
+      stmt.BindInt64(next, query.limit);
+      stmt.BindInt64(next + 1, query.offset);
+      int rc;
+      while ((rc = stmt.Step()) == SQLITE_ROW) page.items.push_back(decode(stmt));
+      if (rc != SQLITE_DONE) return ListError(conn, rc, "list page");
+    }
+    if (query.count_total) {
+      auto prepared = conn.Prepare(compiled->count_sql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      BindParams(stmt, compiled->params);
+      const int rc = stmt.Step();
+      if (rc != SQLITE_ROW) return ListError(conn, rc, "list count");
+      page.total = stmt.ColumnInt64(0);
+    }
+    if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
+    return page;
+  }
+
+  static Result<std::vector<Referrer>> TokenReferrers(SqliteConnection& conn,
+                                                      std::string_view tenant,
+                                                      std::string_view id) {
+    auto prepared = conn.Prepare(kTokenReferrersSql);
+    if (!prepared.ok()) return std::move(prepared).error();
+    BoundStatement stmt(*prepared);
+    stmt.BindText(1, tenant);
+    stmt.BindText(2, id);
+    std::vector<Referrer> referrers;
+    int rc;
+    while ((rc = stmt.Step()) == SQLITE_ROW) {
+      referrers.push_back(Referrer{std::string(kMcpServerKind), stmt.ColumnText(0),
+                                   std::string(kMcpServerTokenField)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "find referrers");
+    return referrers;
+  }
+
+  // Inside the write transaction, so the answer holds until commit; it only turns the foreign
+  // key's verdict into an error that names the field.
+  static Result<void> CheckTokenReference(SqliteConnection& conn, std::string_view tenant,
+                                          const domain::McpServer& server) {
+    const auto& token_id = server.config.authorization_header_token_id;
+    if (!token_id) return Ok();
+    auto version = ReadVersion(conn, kTokenVersionSql, tenant, *token_id);
+    if (!version.ok()) return std::move(version).error();
+    if (!version->has_value()) return MissingToken(kMcpServerTokenField);
+    return Ok();
+  }
+
   const std::chrono::milliseconds wait_timeout_;
 
   // Declared first, destroyed last: the last connection to close checkpoints the WAL.
@@ -552,21 +781,31 @@ Result<void> Configure(SqliteConnection& conn, const SqliteOptions& options,
   return Ok();
 }
 
-Result<void> EnableWal(SqliteConnection& conn) {
-  auto prepared = conn.Prepare("PRAGMA journal_mode = WAL");
-  if (!prepared.ok()) return std::move(prepared).error();
-  BoundStatement stmt(*prepared);
-  const int rc = stmt.Step();
-  if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "journal_mode");
-  const std::string mode = stmt.ColumnText(0);
-  if (mode != "wal") {
-    return Error::Internal("sqlite store: could not switch to WAL mode (journal_mode is '" + mode +
-                           "')");
+// SQLite does not always consult the busy handler for a journal mode change: while another
+// process (or store) on the same file migrates, this PRAGMA can fail with SQLITE_BUSY at once.
+// So it is retried here, within the same busy timeout every other lock wait gets.
+Result<void> EnableWal(SqliteConnection& conn, std::chrono::milliseconds busy_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    auto prepared = conn.Prepare("PRAGMA journal_mode = WAL");
+    if (!prepared.ok()) return std::move(prepared).error();
+    BoundStatement stmt(*prepared);
+    const int rc = stmt.Step();
+    if ((rc & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "journal_mode");
+    const std::string mode = stmt.ColumnText(0);
+    if (mode != "wal") {
+      return Error::Internal("sqlite store: could not switch to WAL mode (journal_mode is '" +
+                             mode + "')");
+    }
+    return Ok();
   }
-  return Ok();
 }
 
-Result<std::unique_ptr<TokenStore>> Open(const SqliteOptions& options) {
+Result<std::unique_ptr<Store>> Open(const SqliteOptions& options) {
   if (options.path.empty() || options.path == ":memory:") {
     return Error::InvalidField("path", "invalid", "SQLite path must name a database file");
   }
@@ -590,7 +829,7 @@ Result<std::unique_ptr<TokenStore>> Open(const SqliteOptions& options) {
   auto writer = SqliteConnection::Open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!writer.ok()) return std::move(writer).error();
   if (auto r = Configure(**writer, options, *synchronous, false); !r.ok()) return r.error();
-  if (auto r = EnableWal(**writer); !r.ok()) return r.error();
+  if (auto r = EnableWal(**writer, options.busy_timeout); !r.ok()) return r.error();
   if (auto r = sqlite::ApplyMigrations(**writer, NowMillis()); !r.ok()) return r.error();
 
   std::vector<std::unique_ptr<SqliteConnection>> readers;
@@ -600,13 +839,13 @@ Result<std::unique_ptr<TokenStore>> Open(const SqliteOptions& options) {
     if (auto r = Configure(**reader, options, *synchronous, true); !r.ok()) return r.error();
     readers.push_back(std::move(reader).value());
   }
-  return std::unique_ptr<TokenStore>(std::make_unique<SqliteTokenStore>(
+  return std::unique_ptr<Store>(std::make_unique<SqliteTokenStore>(
       options.busy_timeout, std::move(writer).value(), std::move(readers)));
 }
 
 }  // namespace
 
-Result<std::unique_ptr<TokenStore>> OpenSqliteStore(const SqliteOptions& options) {
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
   return NoThrow("open", [&] { return Open(options); });
 }
 

@@ -1,6 +1,6 @@
-// SQLite implementation of TokenStore: WAL mode, versioned migrations, one transaction per
-// write, synchronous=FULL by default. Regular expressions are evaluated by a registered SQL
-// function backed by RE2, so they behave exactly as the q parser validated them.
+// SQLite implementation of Store (tokens and MCP servers): WAL mode, versioned migrations, one
+// transaction per write, synchronous=FULL by default. Regular expressions are evaluated by a
+// registered SQL function backed by RE2, so they behave exactly as the q parser validated them.
 // Thread-safe: one writer connection (writes queue for it, and SQLite's write lock serializes
 // writers of other processes) plus a pool of `read_connections` reader connections, each used by
 // one thread at a time; reads run in parallel with each other and with the writer (WAL).
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "store/token_store.h"
+#include "store/mcp_server_store.h"
 
 namespace ts::store {
 
@@ -26,6 +26,6 @@ struct SqliteOptions {
 
 // Opens (creating if needed) and migrates the database. kInvalidArgument for bad options;
 // kInternal when the file cannot be opened, or its schema is newer than this binary knows.
-Result<std::unique_ptr<TokenStore>> OpenSqliteStore(const SqliteOptions& options);
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
 
 }  // namespace ts::store

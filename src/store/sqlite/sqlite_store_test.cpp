@@ -256,8 +256,8 @@ TEST(SqliteStoreMigrations, NewerSchemaIsRefusedWithoutTouchingTheData) {
 TEST(SqliteStoreMigrations, TwoStoresOpeningOneFileAtOnceBothSucceed) {
   TempDir dir;
   const std::string path = dir.File("t.db");
-  Result<std::unique_ptr<TokenStore>> first = Error{};
-  Result<std::unique_ptr<TokenStore>> second = Error{};
+  Result<std::unique_ptr<Store>> first = Error{};
+  Result<std::unique_ptr<Store>> second = Error{};
   std::thread a([&] { first = OpenSqliteStore(OptionsFor(path)); });
   std::thread b([&] { second = OpenSqliteStore(OptionsFor(path)); });
   a.join();

@@ -1,0 +1,24 @@
+#include "api/responses.h"
+
+#include <utility>
+
+#include "api/list_request.h"
+
+namespace ts::api {
+
+http::HttpResponse JsonResponse(int status, std::string body) {
+  http::HttpResponse response;
+  response.status = status;
+  response.SetHeader("Content-Type", "application/json");
+  response.body = std::move(body);
+  return response;
+}
+
+http::HttpResponse NoContentResponse(std::int64_t version) {
+  http::HttpResponse response;
+  response.status = 204;
+  response.SetHeader("ETag", EntityTag(version));
+  return response;
+}
+
+}  // namespace ts::api

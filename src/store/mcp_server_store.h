@@ -1,0 +1,51 @@
+// McpServerStore: the storage seam for MCP servers. An MCP server may reference a token of its
+// tenant (config.authorizationHeaderToken); the database enforces that the token exists with a
+// foreign key, so no interleaving of writers, on any number of replicas, leaves a reference
+// dangling (docs/design-references.md). Optimistic locking as for tokens:
+// `UPDATE ... WHERE version = ?` inside the database.
+//
+// Thread-safety: every method may be called concurrently from many threads.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "common/result.h"
+#include "domain/mcp_server.h"
+#include "store/token_store.h"
+
+namespace ts::store {
+
+class McpServerStore {
+ public:
+  virtual ~McpServerStore() = default;
+
+  virtual Result<std::optional<domain::McpServer>> GetMcpServer(std::string_view tenant,
+                                                                std::string_view id) = 0;
+
+  // Filters, sorts and pages as TokenStore::List, over domain::McpServerSchema() fields.
+  virtual Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) = 0;
+
+  // Inserts a new server (version 1 expected). kConflict if (tenant, id) exists;
+  // kInvalidArgument naming config.authorizationHeaderToken.id if that token does not exist
+  // in the tenant.
+  virtual Result<void> InsertMcpServer(std::string_view tenant,
+                                       const domain::McpServer& server) = 0;
+
+  // Replaces every writable field and modifiedAt, and sets version = expected_version + 1,
+  // atomically, only if the stored version equals expected_version: kConflict otherwise
+  // (including a vanished row). kInvalidArgument as for InsertMcpServer.
+  virtual Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
+                                       std::int64_t expected_version) = 0;
+
+  // As TokenStore::Delete. Nothing references an MCP server yet (agents will), so the outcome
+  // is never kReferenced today.
+  virtual Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,
+                                               const DeleteRequest& request) = 0;
+};
+
+// What a backend offers: every resource's store over one database, so that a write touching
+// several resources (a forced delete) is one transaction.
+class Store : public TokenStore, public McpServerStore {};
+
+}  // namespace ts::store
