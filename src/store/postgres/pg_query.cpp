@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "store/list_sql.h"
 #include "store/sqlite/re2_search.h"
 
 namespace ts::store::postgres {
@@ -33,35 +34,6 @@ constexpr ColumnSpec kMcpServerColumns[] = {
     {"metadata.createdAt", "created_at", ColumnType::kInteger, 9},
     {"metadata.modifiedAt", "modified_at", ColumnType::kInteger, 10},
 };
-
-const ColumnSpec* FindColumn(const TableSpec& table, std::string_view field) {
-  for (const ColumnSpec& spec : table.columns) {
-    if (spec.field == field) return &spec;
-  }
-  return nullptr;
-}
-
-Error UnknownField(std::string_view field, std::string_view where) {
-  std::string shown(field.substr(0, 100));
-  return Error::InvalidField(std::string(where), "unknown_field",
-                             "Unknown field '" + shown + "' in " + std::string(where));
-}
-
-const char* SqlOperator(query::CompareOp op) {
-  switch (op) {
-    case query::CompareOp::kEq:
-      return "=";
-    case query::CompareOp::kLt:
-      return "<";
-    case query::CompareOp::kLe:
-      return "<=";
-    case query::CompareOp::kGt:
-      return ">";
-    case query::CompareOp::kGe:
-      return ">=";
-  }
-  return "=";
-}
 
 Error WrongType(const ColumnSpec& column) {
   return Error::InvalidField(
@@ -113,7 +85,7 @@ class Builder {
 Result<void> AppendClause(const TableSpec& table, const query::Clause& clause, Builder& builder,
                           CompiledPgList& out, std::string& sql) {
   const ColumnSpec* column = FindColumn(table, clause.field);
-  if (column == nullptr) return UnknownField(clause.field, "q");
+  if (column == nullptr) return UnknownListField(clause.field, "q");
   using Kind = query::Clause::Kind;
   switch (clause.kind) {
     case Kind::kCompare:
@@ -257,7 +229,7 @@ Result<CompiledPgList> CompilePgListQuery(const ListQuery& query, const TableSpe
   bool has_id = false;
   for (const query::SortKey& key : query.sort) {
     const ColumnSpec* column = FindColumn(table, key.field);
-    if (column == nullptr) return UnknownField(key.field, "sort");
+    if (column == nullptr) return UnknownListField(key.field, "sort");
     has_id = has_id || column->column == "id";
     out.order_by.append(column->column);
     out.order_by += key.descending ? " DESC, " : " ASC, ";

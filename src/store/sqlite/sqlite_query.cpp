@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "store/list_sql.h"
 #include "store/sqlite/re2_search.h"
 
 namespace ts::store::sqlite {
@@ -29,37 +30,6 @@ constexpr ColumnSpec kMcpServerColumns[] = {
     {"metadata.createdAt", "created_at", ColumnType::kInteger},
     {"metadata.modifiedAt", "modified_at", ColumnType::kInteger},
 };
-
-const ColumnSpec* FindColumn(const TableSpec& table, std::string_view field) {
-  for (const ColumnSpec& spec : table.columns) {
-    if (spec.field == field) return &spec;
-  }
-  return nullptr;
-}
-
-Error UnknownField(std::string_view field, std::string_view where) {
-  // Field names come from the parser's schema; reaching here is a programming error upstream,
-  // but it is still answered as bad input rather than trusted.
-  std::string shown(field.substr(0, 100));
-  return Error::InvalidField(std::string(where), "unknown_field",
-                             "Unknown field '" + shown + "' in " + std::string(where));
-}
-
-const char* SqlOperator(query::CompareOp op) {
-  switch (op) {
-    case query::CompareOp::kEq:
-      return "=";
-    case query::CompareOp::kLt:
-      return "<";
-    case query::CompareOp::kLe:
-      return "<=";
-    case query::CompareOp::kGt:
-      return ">";
-    case query::CompareOp::kGe:
-      return ">=";
-  }
-  return "=";
-}
 
 // Converts a literal to the column's storage type; a mismatch is refused rather than left to
 // SQLite's cross-type comparison rules (where every integer sorts before every text).
@@ -101,7 +71,7 @@ Result<void> AppendComparisons(const ColumnSpec& column,
 Result<void> AppendClause(const TableSpec& table, const query::Clause& clause, std::string& sql,
                           std::vector<SqlParam>& params) {
   const ColumnSpec* column = FindColumn(table, clause.field);
-  if (column == nullptr) return UnknownField(clause.field, "q");
+  if (column == nullptr) return UnknownListField(clause.field, "q");
   using Kind = query::Clause::Kind;
   switch (clause.kind) {
     case Kind::kCompare:
@@ -202,7 +172,7 @@ Result<CompiledList> CompileListQuery(const ListQuery& query, const TableSpec& t
   bool has_id = false;
   for (const query::SortKey& key : query.sort) {
     const ColumnSpec* column = FindColumn(table, key.field);
-    if (column == nullptr) return UnknownField(key.field, "sort");
+    if (column == nullptr) return UnknownListField(key.field, "sort");
     has_id = has_id || column->column == "id";
     order.append(column->column);
     order += key.descending ? " DESC, " : " ASC, ";
