@@ -78,6 +78,14 @@ bool WriteFile(const fs::path& path, const std::string& content, int mode) {
   return ::close(fd) == 0;
 }
 
+std::string Named(std::string_view prefix, std::int64_t n) {
+  // Built by appending: GCC 12 at -O3 warns, falsely (-Wrestrict), about "literal" +
+  // std::to_string(n) in some inlined contexts, and CI builds with -Werror.
+  std::string text(prefix);
+  text += std::to_string(n);
+  return text;
+}
+
 std::string RandomHex(std::size_t bytes) {
   static thread_local std::mt19937_64 engine{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";

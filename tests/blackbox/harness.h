@@ -22,6 +22,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bb {
@@ -70,6 +71,9 @@ bool WriteFile(const std::filesystem::path& path, const std::string& content, in
 
 // Random lowercase hex of `bytes` random bytes.
 std::string RandomHex(std::size_t bytes);
+
+// `prefix` followed by n, e.g. Named("tok-", 7) == "tok-7".
+std::string Named(std::string_view prefix, std::int64_t n);
 
 struct CommandResult {
   int exit_code = -1;  // exit status, or 128+signal, or -1 if it did not finish in time

@@ -28,13 +28,6 @@ namespace bb {
 namespace {
 namespace json = boost::json;
 
-// prefix followed by n. Built by appending: GCC 12 at -O3 warns, falsely (-Wrestrict), about
-// "literal" + std::to_string(n) in some inlined contexts, and CI builds with -Werror.
-std::string Named(std::string_view prefix, std::int64_t n) {
-  std::string text(prefix);
-  text += std::to_string(n);
-  return text;
-}
 
 constexpr int kReplicas = 3;
 
