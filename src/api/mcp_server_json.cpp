@@ -118,7 +118,7 @@ Result<service::McpServerUpsertCommand> DecodeMcpServerPut(const boost::json::va
     return Error::InvalidField("body", "type", "The request body must be a JSON object");
   }
   service::McpServerUpsertCommand command;
-  domain::McpServer& server = command.server;
+  domain::McpServer& server = command.resource;
   server.id = path_id;
   Problems problems;
   bool has_name = false;

@@ -53,13 +53,13 @@ class McpServerServiceTest : public ::testing::Test {
 
   static McpServerUpsertCommand Server(std::string id, std::optional<std::string> token_id) {
     McpServerUpsertCommand c;
-    c.server.id = std::move(id);
-    c.server.name = "Orders";
-    c.server.enabled = true;
-    c.server.transport = "streamable_http";
-    c.server.config.url = "https://mcp.example.com/orders";
-    c.server.config.authorization_header_name = "Authorization";
-    c.server.config.authorization_header_token_id = std::move(token_id);
+    c.resource.id = std::move(id);
+    c.resource.name = "Orders";
+    c.resource.enabled = true;
+    c.resource.transport = "streamable_http";
+    c.resource.config.url = "https://mcp.example.com/orders";
+    c.resource.config.authorization_header_name = "Authorization";
+    c.resource.config.authorization_header_token_id = std::move(token_id);
     return c;
   }
 
@@ -82,7 +82,7 @@ TEST_F(McpServerServiceTest, CreateThenUpdateSetsMetadata) {
   EXPECT_EQ(created->version, 1);
   clock_.Advance(1000);
   McpServerUpsertCommand update = Server("s1", std::nullopt);
-  update.server.name = "Renamed";
+  update.resource.name = "Renamed";
   update.expected_version = 1;
   auto updated = servers_->Upsert(caller_, update);
   ASSERT_TRUE(updated.ok()) << updated.error().message;
@@ -99,7 +99,7 @@ TEST_F(McpServerServiceTest, CreateThenUpdateSetsMetadata) {
 
 TEST_F(McpServerServiceTest, InvalidFieldsAndMissingTokensAreRefusedNamingTheField) {
   McpServerUpsertCommand bad_url = Server("s1", std::nullopt);
-  bad_url.server.config.url = "ftp://x";
+  bad_url.resource.config.url = "ftp://x";
   auto r = servers_->Upsert(caller_, bad_url);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);

@@ -445,6 +445,24 @@ class PostgresTokenStore final : public Store {
     });
   }
 
+  // --- Agents: scaffold on branch issue-5b only, replaced before merging. ---
+  Result<std::optional<domain::Agent>> GetAgent(std::string_view, std::string_view) override {
+    return Error::Internal("agents: not implemented yet");
+  }
+  Result<Page<domain::Agent>> ListAgents(const ListQuery&) override {
+    return Error::Internal("agents: not implemented yet");
+  }
+  Result<void> InsertAgent(std::string_view, const domain::Agent&) override {
+    return Error::Internal("agents: not implemented yet");
+  }
+  Result<void> UpdateAgent(std::string_view, const domain::Agent&, std::int64_t) override {
+    return Error::Internal("agents: not implemented yet");
+  }
+  Result<DeleteResult> DeleteAgent(std::string_view, std::string_view,
+                                   const DeleteRequest&) override {
+    return Error::Internal("agents: not implemented yet");
+  }
+
   Result<void> Ping() override {
     return NoThrow("ping", [&]() -> Result<void> {
       return Run<void>("ping", Retry::kIdempotent, [&](PgConnection& conn) -> Result<void> {
