@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/clock.h"
 #include "store/agent_doc.h"
 #include "store/sqlite/re2_search.h"
 #include "store/sqlite/sqlite_connection.h"
@@ -130,12 +131,6 @@ constexpr const char* kSwapSealedSql =
 constexpr const char* kCountByKeyIdSql = "SELECT key_id, count(*) FROM tokens GROUP BY key_id";
 // Reads the file (a bare SELECT 1 would not), so a broken database shows up in Ping.
 constexpr const char* kPingSql = "SELECT max(version) FROM schema_migrations";
-
-std::int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Every public entry point runs inside this, so an exception (std::bad_alloc, std::system_error
 // from a mutex) becomes an Error instead of crossing the module boundary.
@@ -1160,7 +1155,7 @@ Result<std::unique_ptr<Store>> Open(const SqliteOptions& options) {
   if (!writer.ok()) return std::move(writer).error();
   if (auto r = Configure(**writer, options, *synchronous, false); !r.ok()) return r.error();
   if (auto r = EnableWal(**writer, options.busy_timeout); !r.ok()) return r.error();
-  if (auto r = sqlite::ApplyMigrations(**writer, NowMillis()); !r.ok()) return r.error();
+  if (auto r = sqlite::ApplyMigrations(**writer, SystemClock().NowMillis()); !r.ok()) return r.error();
 
   std::vector<std::unique_ptr<SqliteConnection>> readers;
   for (int i = 0; i < options.read_connections; ++i) {
