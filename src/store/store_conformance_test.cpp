@@ -2077,6 +2077,88 @@ TEST_P(AgentConformance, ForcedMcpServerDeleteRacingAgentWritesNeverDanglesNorLo
   }
 }
 
+// The same race for the token columns: a forced token delete against agent writes that keep
+// (or add) the token as llmConfig.token.
+TEST_P(AgentConformance, ForcedTokenDeleteRacingAgentWritesNeverDanglesNorLosesUpdates) {
+  constexpr int kRounds = 6;
+  constexpr int kAgents = 4;
+  constexpr int kUpdatesPerAgent = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string tenant = "race" + std::to_string(round);
+    Put(tenant, MakeToken("tok", "n"));
+    for (int n = 0; n < kAgents; ++n) {
+      const std::string id = "a" + std::to_string(n);
+      PutAgent(tenant, n % 2 == 0 ? MakeAgent(id, std::string("tok")) : MakeAgent(id));
+    }
+    std::latch start(kAgents + 1);
+    std::optional<Result<DeleteResult>> deleted;
+    std::vector<std::string> last_written(kAgents);
+    std::vector<int> successes(kAgents, 0);
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      deleted.emplace(store_->Delete(tenant, "tok", Force(77'000)));
+    });
+    for (int n = 0; n < kAgents; ++n) {
+      threads.emplace_back([&, n] {
+        const std::string id = "a" + std::to_string(n);
+        const auto slot = static_cast<std::size_t>(n);
+        start.arrive_and_wait();
+        for (int u = 0; u < kUpdatesPerAgent; ++u) {
+          auto current = store_->GetAgent(tenant, id);
+          if (!current.ok() || !current->has_value()) {
+            ++unexpected;
+            return;
+          }
+          domain::Agent next = **current;
+          next.name = {{"en", id + "-update-" + std::to_string(u)}};
+          next.llm_config.provider = "openai";
+          next.llm_config.token_id = "tok";
+          next.metadata.modified_at_ms = 2'000 + u;
+          auto written = store_->UpdateAgent(tenant, next, (*current)->metadata.version);
+          if (written.ok()) {
+            last_written[slot] = next.name.at("en");
+            ++successes[slot];
+          } else if (written.error().code == ErrorCode::kConflict) {
+            // The delete removed the reference in between.
+          } else if (written.error().code == ErrorCode::kInvalidArgument) {
+            if (written.error().details.empty() ||
+                written.error().details[0].field != kLlmTokenField) {
+              ++unexpected;
+            }
+          } else {
+            ADD_FAILURE() << written.error().message << " / " << written.error().internal;
+            ++unexpected;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(unexpected.load(), 0);
+    ASSERT_TRUE(deleted.has_value());
+    ASSERT_TRUE(deleted->ok()) << deleted->error().message << " / " << deleted->error().internal;
+    EXPECT_EQ((*deleted)->outcome, DeleteOutcome::kDeleted);
+    EXPECT_FALSE(MustGet(tenant, "tok").has_value());
+    for (int n = 0; n < kAgents; ++n) {
+      const std::string id = "a" + std::to_string(n);
+      const auto slot = static_cast<std::size_t>(n);
+      auto agent = MustGetAgent(tenant, id);
+      ASSERT_TRUE(agent.has_value());
+      EXPECT_FALSE(agent->llm_config.token_id.has_value()) << id << " references the deleted token";
+      EXPECT_EQ(agent->name.at("en"), last_written[slot].empty() ? "Agent" : last_written[slot])
+          << id << ": a successful update was lost";
+      const bool cleared = std::any_of((*deleted)->referrers.begin(), (*deleted)->referrers.end(),
+                                       [&](const Referrer& r) { return r.id == id; });
+      EXPECT_EQ(agent->metadata.version, 1 + successes[slot] + (cleared ? 1 : 0)) << id;
+      if (cleared) {
+        EXPECT_EQ(agent->metadata.modified_at_ms, 77'000) << id;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backends under test
 
