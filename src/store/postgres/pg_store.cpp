@@ -404,9 +404,9 @@ class PostgresTokenStore final : public Store {
             return DeleteResult{DeleteOutcome::kReferenced, std::move(referrers)};
           }
         } else {
-          // Agents, then MCP servers, then the token: every transaction that locks rows of
-          // several of these tables takes them in this order, so none waits for another in a
-          // cycle.
+          // Agents, then MCP servers, then the token: the order in which every writer of
+          // several of these tables locks their rows (agent writes, forced MCP server deletes),
+          // so they do not deadlock on each other; Run retries a deadlock (40P01) anyway.
           auto agents = conn.Exec(kLockAgentTokenReferrersSql, key, true);
           if (!agents.ok()) return std::move(agents).error();
           AppendAgentTokenReferrers(*agents, id, referrers);
