@@ -8,10 +8,13 @@
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <exception>
 #include <initializer_list>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -869,22 +872,48 @@ class SqliteTokenStore final : public Store {
     return pool;
   }
 
-  // Runs `body` on the writer connection inside BEGIN IMMEDIATE ... COMMIT: one write, one
-  // transaction. Success is reported only after COMMIT returned, i.e. (with synchronous=FULL)
-  // after the WAL was synced. Any error rolls the whole transaction back.
+  // Runs `body` on the writer connection inside a BEGIN IMMEDIATE ... COMMIT that it may share
+  // with other writes of this process (group commit, as LevelDB's writer queue): the writer at
+  // the front of the queue becomes the leader, runs every queued body in order, each inside
+  // its own SAVEPOINT (a failing body is rolled back to it and fails alone), and commits once;
+  // with synchronous=FULL that is one fsync for the batch instead of one per write. Success is
+  // reported only after COMMIT returned; if the batch's BEGIN or COMMIT fails, every write of
+  // the batch fails and none is visible. A body sees the writes queued before it, exactly as
+  // if the transactions had run one after another.
   template <typename T, typename Body>
   Result<T> InWriteTransaction(std::string_view what, Body&& body) {
-    // The pool of one only queues this process's writers for the writer connection;
-    // correctness against other processes comes from SQLite's own write lock.
-    auto lease = writer_.Acquire(wait_timeout_, what);
-    if (!lease.ok()) return std::move(lease).error();
-    SqliteConnection& conn = lease->conn();
-    Transaction tx(conn);
-    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) return std::move(begun).error();
-    Result<T> result = body(conn);
-    if (!result.ok()) return result;
-    if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
-    return result;
+    std::optional<Result<T>> result;
+    PendingWrite self;
+    self.what = what;
+    self.run = [&](SqliteConnection& conn) -> bool {
+      try {
+        result.emplace(body(conn));
+      } catch (const std::exception&) {
+        result.emplace(Error::Internal("sqlite store " + std::string(what) + ": exception"));
+      }
+      return result->ok();
+    };
+
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&self);
+    while (!self.done && queue_.front() != &self) self.cv.wait(lock);
+    if (!self.done) {
+      // Leader: take the writes queued so far (this one first).
+      const std::size_t n = std::min(queue_.size(), kMaxBatch);
+      std::vector<PendingWrite*> batch(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      lock.unlock();
+      RunBatch(batch);
+      lock.lock();
+      for (PendingWrite* w : batch) {
+        queue_.pop_front();
+        w->done = true;
+        if (w != &self) w->cv.notify_one();
+      }
+      if (!queue_.empty()) queue_.front()->cv.notify_one();
+    }
+    lock.unlock();
+    if (self.failure) return *self.failure;
+    return std::move(*result);
   }
 
   // The list of any resource: `table` decides the SQL, `decode` turns a row of
@@ -1056,7 +1085,61 @@ class SqliteTokenStore final : public Store {
     return Ok();
   }
 
+  // One write waiting in the group-commit queue; lives on its writer's stack until `done`.
+  struct PendingWrite {
+    std::string_view what;
+    std::function<bool(SqliteConnection&)> run;  // runs the body; true: keep its changes
+    std::optional<Error> failure;  // the batch failed as a whole: the body's result is void
+    bool done = false;             // guarded by queue_mu_
+    std::condition_variable cv;
+  };
+
+  // Runs `batch` in one transaction on the writer connection (see InWriteTransaction).
+  void RunBatch(const std::vector<PendingWrite*>& batch) {
+    auto fail_all = [&](const Error& e) {
+      for (PendingWrite* w : batch) w->failure = e;
+    };
+    auto lease = writer_.Acquire(wait_timeout_, batch.front()->what);
+    if (!lease.ok()) return fail_all(lease.error());
+    SqliteConnection& conn = lease->conn();
+    Transaction tx(conn);
+    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) return fail_all(begun.error());
+    const bool alone = batch.size() == 1;
+    std::size_t kept = 0;
+    for (PendingWrite* w : batch) {
+      if (!alone) {
+        if (auto saved = conn.Exec("SAVEPOINT w", "savepoint"); !saved.ok()) {
+          return fail_all(saved.error());
+        }
+      }
+      const bool ok = w->run(conn);
+      // An I/O error or a full disk can make SQLite roll the whole transaction back by itself;
+      // then nothing of the batch will commit, and every write must say so.
+      if (sqlite3_get_autocommit(conn.handle()) != 0) {
+        return fail_all(Error::Unavailable("sqlite store: the write transaction was rolled back"));
+      }
+      if (alone) {
+        if (!ok) return;  // its own error; ~Transaction rolls back
+      } else if (ok) {
+        if (auto released = conn.Exec("RELEASE w", "release"); !released.ok()) {
+          return fail_all(released.error());
+        }
+      } else if (auto undone = conn.Exec("ROLLBACK TO w; RELEASE w", "rollback to savepoint");
+                 !undone.ok()) {
+        return fail_all(undone.error());
+      }
+      if (ok) ++kept;
+    }
+    if (kept == 0) return;  // nothing to make durable; ~Transaction rolls back
+    if (auto committed = tx.Commit(); !committed.ok()) return fail_all(committed.error());
+  }
+
+  static constexpr std::size_t kMaxBatch = 64;
+
   const std::chrono::milliseconds wait_timeout_;
+
+  std::mutex queue_mu_;
+  std::deque<PendingWrite*> queue_;  // guarded by queue_mu_; the front one leads
 
   // Declared first, destroyed last: the last connection to close checkpoints the WAL.
   ConnectionPool writer_;  // exactly one connection
