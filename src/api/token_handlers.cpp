@@ -30,9 +30,7 @@ http::HttpResponse TokenHandlers::ListWithQuery(RequestContext& ctx, const std::
   for (const domain::Token& token : page->items) {
     items.emplace_back(RenderToken(token, request->projection));
   }
-  http::HttpResponse response = JsonResponse(200, boost::json::serialize(items));
-  if (page->total) response.SetHeader("X-Total-Count", std::to_string(*page->total));
-  return response;
+  return ListResponse(boost::json::serialize(items), page->total);
 }
 
 http::HttpResponse TokenHandlers::List(RequestContext& ctx) {
