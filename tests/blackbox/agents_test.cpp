@@ -138,8 +138,12 @@ TEST_P(AgentTest, CreateReadAndExpandTokensAndMcpServersWithoutAnyValue) {
   // What a read returned, expanded or not, can be sent back as an update.
   HttpResponse again = Call("PUT", AgentsBase(t) + "/complaints", t.rw, Serialize(agent));
   EXPECT_EQ(again.status, 204) << again.Dump();
+  // Read expanded again: the PUT above made version 2, and a body still saying version 1
+  // would rightly be a 409.
+  HttpResponse reread = Call("GET", AgentsBase(t) + "/complaints?expand=mcpServers,token", t.read);
+  ASSERT_EQ(reread.status, 200) << reread.Dump();
   HttpResponse expanded_again =
-      Call("PUT", AgentsBase(t) + "/complaints", t.rw, Serialize(ParseBody(with_servers)));
+      Call("PUT", AgentsBase(t) + "/complaints", t.rw, Serialize(ParseBody(reread)));
   EXPECT_EQ(expanded_again.status, 204) << expanded_again.Dump();
   json::value after = ParseBody(Call("GET", AgentsBase(t) + "/complaints", t.read));
   EXPECT_EQ(Int(At(after, "metadata.version")), 3);
