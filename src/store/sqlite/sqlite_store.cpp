@@ -898,11 +898,10 @@ class SqliteTokenStore final : public Store {
     queue_.push_back(&self);
     while (!self.done && queue_.front() != &self) self.cv.wait(lock);
     if (!self.done) {
-      // Leader: take the writes queued so far (this one first).
-      const std::size_t n = std::min(queue_.size(), kMaxBatch);
-      std::vector<PendingWrite*> batch(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      // Leader. The batch is taken once the write lock is held, so the writes that queued
+      // while it waited for the lock (another process's transaction, a checkpoint) join it.
       lock.unlock();
-      RunBatch(batch);
+      std::vector<PendingWrite*> batch = RunBatch(self);
       lock.lock();
       for (PendingWrite* w : batch) {
         queue_.pop_front();
@@ -1094,16 +1093,31 @@ class SqliteTokenStore final : public Store {
     std::condition_variable cv;
   };
 
-  // Runs `batch` in one transaction on the writer connection (see InWriteTransaction).
-  void RunBatch(const std::vector<PendingWrite*>& batch) {
-    auto fail_all = [&](const Error& e) {
-      for (PendingWrite* w : batch) w->failure = e;
-    };
-    auto lease = writer_.Acquire(wait_timeout_, batch.front()->what);
-    if (!lease.ok()) return fail_all(lease.error());
+  // Leads one batch (see InWriteTransaction): takes the write lock, then the queued writes
+  // (`leader` first, up to kMaxBatch), runs them and commits. Returns the batch. If the lock
+  // cannot be had, only the leader fails; the next in the queue tries again for itself.
+  std::vector<PendingWrite*> RunBatch(PendingWrite& leader) {
+    std::vector<PendingWrite*> batch{&leader};
+    auto lease = writer_.Acquire(wait_timeout_, leader.what);
+    if (!lease.ok()) {
+      leader.failure = lease.error();
+      return batch;
+    }
     SqliteConnection& conn = lease->conn();
     Transaction tx(conn);
-    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) return fail_all(begun.error());
+    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) {
+      leader.failure = begun.error();
+      return batch;
+    }
+    {
+      std::lock_guard lock(queue_mu_);
+      const std::size_t n = std::min(queue_.size(), kMaxBatch);
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));  // front is leader
+    }
+    auto fail_all = [&](const Error& e) {
+      for (PendingWrite* w : batch) w->failure = e;
+      return batch;
+    };
     const bool alone = batch.size() == 1;
     std::size_t kept = 0;
     for (PendingWrite* w : batch) {
@@ -1119,7 +1133,7 @@ class SqliteTokenStore final : public Store {
         return fail_all(Error::Unavailable("sqlite store: the write transaction was rolled back"));
       }
       if (alone) {
-        if (!ok) return;  // its own error; ~Transaction rolls back
+        if (!ok) return batch;  // its own error; ~Transaction rolls back
       } else if (ok) {
         if (auto released = conn.Exec("RELEASE w", "release"); !released.ok()) {
           return fail_all(released.error());
@@ -1130,8 +1144,9 @@ class SqliteTokenStore final : public Store {
       }
       if (ok) ++kept;
     }
-    if (kept == 0) return;  // nothing to make durable; ~Transaction rolls back
+    if (kept == 0) return batch;  // nothing to make durable; ~Transaction rolls back
     if (auto committed = tx.Commit(); !committed.ok()) return fail_all(committed.error());
+    return batch;
   }
 
   static constexpr std::size_t kMaxBatch = 64;
