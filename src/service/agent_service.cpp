@@ -52,15 +52,10 @@ Result<std::map<std::string, domain::McpServer>> AgentService::ReferencedMcpServ
       if (ref.target == domain::AgentReference::Target::kMcpServer) ids.insert(ref.id);
     }
   }
-  std::map<std::string, domain::McpServer> servers;
-  if (ids.empty()) return servers;
+  if (ids.empty()) return std::map<std::string, domain::McpServer>{};
   auto page = store_.ListMcpServers(ByIdsQuery(tenant, ids));
   if (!page) return std::move(page).error();
-  for (domain::McpServer& server : page->items) {
-    std::string id = server.id;
-    servers.emplace(std::move(id), std::move(server));
-  }
-  return servers;
+  return IndexById(std::move(page->items));
 }
 
 }  // namespace ts::service

@@ -93,4 +93,15 @@ class ResourceService {
 // `id:(a,b,…)` sorted by id, at most ids.size() rows: the query behind every `expand`.
 store::ListQuery ByIdsQuery(const std::string& tenant, const std::set<std::string>& ids);
 
+// The items of an `expand` query by id.
+template <typename Item>
+std::map<std::string, Item> IndexById(std::vector<Item>&& items) {
+  std::map<std::string, Item> by_id;
+  for (Item& item : items) {
+    std::string id = item.id;
+    by_id.emplace(std::move(id), std::move(item));
+  }
+  return by_id;
+}
+
 }  // namespace ts::service

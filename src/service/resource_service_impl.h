@@ -136,36 +136,19 @@ Result<void> ResourceService<Traits>::Delete(const Caller& caller, const std::st
   }
   auto deleted = Traits::Delete(store_, caller.tenant, id, request);
   if (!deleted) return std::move(deleted).error();
-  switch (deleted->outcome) {
-    case store::DeleteOutcome::kVersionMismatch:
-      Audit(caller, action, id, "precondition_failed");
-      return PreconditionFailedError(Traits::kNoun, id);
-    case store::DeleteOutcome::kReferenced:
-      Audit(caller, action, id, "referenced");
-      return ReferencedError(Traits::kNoun, id, deleted->referrers);
-    case store::DeleteOutcome::kDeleted:
-      Audit(caller, action, id, "success");
-      return Ok();
-    case store::DeleteOutcome::kAbsent:
-      Audit(caller, action, id, "absent");
-      return Ok();
-  }
-  return Error::Internal(action + ": unknown outcome");
+  DeleteAnswer answer = AnswerDelete(Traits::kNoun, id, *deleted);
+  Audit(caller, action, id, answer.audit_outcome);
+  return std::move(answer.result);
 }
 
 template <typename Traits>
 Result<std::map<std::string, domain::Token>> ResourceService<Traits>::TokensById(
     const std::string& tenant, const std::set<std::string>& ids) {
-  std::map<std::string, domain::Token> tokens;
-  if (ids.empty()) return tokens;
+  if (ids.empty()) return std::map<std::string, domain::Token>{};
   // The token list never carries values.
   auto page = store_.List(ByIdsQuery(tenant, ids));
   if (!page) return std::move(page).error();
-  for (domain::Token& token : page->items) {
-    std::string id = token.id;
-    tokens.emplace(std::move(id), std::move(token));
-  }
-  return tokens;
+  return IndexById(std::move(page->items));
 }
 
 }  // namespace ts::service

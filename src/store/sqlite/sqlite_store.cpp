@@ -195,6 +195,22 @@ Result<std::optional<std::int64_t>> ReadVersion(SqliteConnection& conn, const ch
   return std::optional<std::int64_t>(stmt.ColumnInt64(0));
 }
 
+// The outcome of a delete that ends before touching anything: the row is absent, or its
+// version is not the expected one. nullopt: go on and delete.
+Result<std::optional<DeleteResult>> DeleteEarlyOutcome(SqliteConnection& conn,
+                                                       const char* version_sql,
+                                                       std::string_view tenant,
+                                                       std::string_view id,
+                                                       const DeleteRequest& request) {
+  auto version = ReadVersion(conn, version_sql, tenant, id);
+  if (!version.ok()) return std::move(version).error();
+  if (!version->has_value()) return std::optional(DeleteResult{DeleteOutcome::kAbsent, {}});
+  if (request.expected_version && **version != *request.expected_version) {
+    return std::optional(DeleteResult{DeleteOutcome::kVersionMismatch, {}});
+  }
+  return std::optional<DeleteResult>();
+}
+
 // Runs a statement that returns nothing, binding tenant/id style text parameters in order.
 Result<void> ExecTexts(SqliteConnection& conn, const char* sql,
                        std::initializer_list<std::string_view> texts, std::string_view what) {
@@ -449,12 +465,9 @@ class SqliteTokenStore final : public Store {
       // runs after (and meets the version this transaction wrote: kConflict).
       return InWriteTransaction<DeleteResult>(
           "delete", [&](SqliteConnection& conn) -> Result<DeleteResult> {
-            auto version = ReadVersion(conn, kTokenVersionSql, tenant, id);
-            if (!version.ok()) return std::move(version).error();
-            if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
-            if (request.expected_version && **version != *request.expected_version) {
-              return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
-            }
+            auto early = DeleteEarlyOutcome(conn, kTokenVersionSql, tenant, id, request);
+            if (!early.ok()) return std::move(early).error();
+            if (early->has_value()) return std::move(early->value());
             auto referrers = TokenReferrers(conn, tenant, id);
             if (!referrers.ok()) return std::move(referrers).error();
             if (!referrers->empty()) {
@@ -571,12 +584,9 @@ class SqliteTokenStore final : public Store {
     return NoThrow("delete mcp server", [&]() -> Result<DeleteResult> {
       return InWriteTransaction<
           DeleteResult>("delete mcp server", [&](SqliteConnection& conn) -> Result<DeleteResult> {
-        auto version = ReadVersion(conn, kMcpServerVersionSql, tenant, id);
-        if (!version.ok()) return std::move(version).error();
-        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
-        if (request.expected_version && **version != *request.expected_version) {
-          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
-        }
+        auto early = DeleteEarlyOutcome(conn, kMcpServerVersionSql, tenant, id, request);
+        if (!early.ok()) return std::move(early).error();
+        if (early->has_value()) return std::move(early->value());
         // BEGIN IMMEDIATE: the users read here are all there are until commit.
         auto users = McpServerUsers(conn, tenant, id);
         if (!users.ok()) return std::move(users).error();
@@ -713,12 +723,9 @@ class SqliteTokenStore final : public Store {
     return NoThrow("delete agent", [&]() -> Result<DeleteResult> {
       return InWriteTransaction<DeleteResult>(
           "delete agent", [&](SqliteConnection& conn) -> Result<DeleteResult> {
-            auto version = ReadVersion(conn, kAgentVersionSql, tenant, id);
-            if (!version.ok()) return std::move(version).error();
-            if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
-            if (request.expected_version && **version != *request.expected_version) {
-              return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
-            }
+            auto early = DeleteEarlyOutcome(conn, kAgentVersionSql, tenant, id, request);
+            if (!early.ok()) return std::move(early).error();
+            if (early->has_value()) return std::move(early->value());
             // agent_mcp_servers rows go with it (ON DELETE CASCADE).
             if (auto deleted = ExecTexts(conn, kDeleteAgentSql, {tenant, id}, "delete agent");
                 !deleted) {
