@@ -347,7 +347,9 @@ class SqliteTokenStore final : public Store {
                    std::vector<std::unique_ptr<SqliteConnection>> readers)
       : wait_timeout_(wait_timeout),
         writer_(OnePool(std::move(writer))),
-        readers_(std::move(readers)) {}
+        readers_(std::move(readers)) {
+    batch_.reserve(kMaxBatch);
+  }
 
   ~SqliteTokenStore() override {
     // Lets the query planner refresh its statistics; cheap, and skipped tables cost nothing.
@@ -908,9 +910,17 @@ class SqliteTokenStore final : public Store {
       // Leader. The batch is taken once the write lock is held, so the writes that queued
       // while it waited for the lock (another process's transaction, a checkpoint) join it.
       lock.unlock();
-      std::vector<PendingWrite*> batch = RunBatch(self);
+      try {
+        RunBatch(self);
+      } catch (...) {
+        // Out of memory while leading: nothing of the batch committed (~Transaction rolled
+        // back), so no write of it may report success.
+        if (batch_.empty()) batch_.push_back(&self);
+        const Error e = Error::Internal("sqlite store: exception while committing a batch");
+        for (PendingWrite* w : batch_) w->failure = e;
+      }
       lock.lock();
-      for (PendingWrite* w : batch) {
+      for (PendingWrite* w : batch_) {
         queue_.pop_front();
         w->done = true;
         if (w != &self) w->cv.notify_one();
@@ -1103,18 +1113,19 @@ class SqliteTokenStore final : public Store {
   // Leads one batch (see InWriteTransaction): takes the write lock, then the queued writes
   // (`leader` first, up to kMaxBatch), runs them and commits. Returns the batch. If the lock
   // cannot be had, only the leader fails; the next in the queue tries again for itself.
-  std::vector<PendingWrite*> RunBatch(PendingWrite& leader) {
-    std::vector<PendingWrite*> batch{&leader};
+  void RunBatch(PendingWrite& leader) {
+    std::vector<PendingWrite*>& batch = batch_;
+    batch.assign(1, &leader);  // within the reserved capacity: no allocation
     auto lease = writer_.Acquire(wait_timeout_, leader.what);
     if (!lease.ok()) {
       leader.failure = lease.error();
-      return batch;
+      return;
     }
     SqliteConnection& conn = lease->conn();
     Transaction tx(conn);
     if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) {
       leader.failure = begun.error();
-      return batch;
+      return;
     }
     {
       std::lock_guard lock(queue_mu_);
@@ -1123,7 +1134,6 @@ class SqliteTokenStore final : public Store {
     }
     auto fail_all = [&](const Error& e) {
       for (PendingWrite* w : batch) w->failure = e;
-      return batch;
     };
     const bool alone = batch.size() == 1;
     std::size_t kept = 0;
@@ -1140,7 +1150,7 @@ class SqliteTokenStore final : public Store {
         return fail_all(Error::Unavailable("sqlite store: the write transaction was rolled back"));
       }
       if (alone) {
-        if (!ok) return batch;  // its own error; ~Transaction rolls back
+        if (!ok) return;  // its own error; ~Transaction rolls back
       } else if (ok) {
         if (auto released = conn.Exec("RELEASE w", "release"); !released.ok()) {
           return fail_all(released.error());
@@ -1151,9 +1161,8 @@ class SqliteTokenStore final : public Store {
       }
       if (ok) ++kept;
     }
-    if (kept == 0) return batch;  // nothing to make durable; ~Transaction rolls back
+    if (kept == 0) return;  // nothing to make durable; ~Transaction rolls back
     if (auto committed = tx.Commit(); !committed.ok()) return fail_all(committed.error());
-    return batch;
   }
 
   static constexpr std::size_t kMaxBatch = 64;
@@ -1162,6 +1171,8 @@ class SqliteTokenStore final : public Store {
 
   std::mutex queue_mu_;
   std::deque<PendingWrite*> queue_;  // guarded by queue_mu_; the front one leads
+  // The batch being led; only the leader (queue_.front()) touches it. Capacity kMaxBatch.
+  std::vector<PendingWrite*> batch_;
 
   // Declared first, destroyed last: the last connection to close checkpoints the WAL.
   ConnectionPool writer_;  // exactly one connection
