@@ -160,10 +160,15 @@ def seed(service, tokens_file, count, tenants, idfmt, start=0):
         m = re.search(r"SEEDED (\d+) (\d+)\n", buf)
         if m:
             failed = int(m.group(2))
+            # wrk's thread has stopped, but its main thread sleeps out -d: end it.
+            proc.terminate()
+            break
     proc.wait()
     sys.stderr.flush()
     if failed is None or failed > 0:
         raise RuntimeError(f"seeding failed ({failed} failed creates); see {service.log_path}")
+    # A token already there from an earlier, interrupted seeding is answered 204, not 201:
+    # seed only into fresh data directories.
 
 
 def median_run(runs):

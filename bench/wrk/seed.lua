@@ -1,11 +1,16 @@
--- Seeds tokens through the public API: the k-th create (start <= k < start + count) makes
--- token <id format % k> in tenant k mod <tenant count> (or in the fixed tenant). Stops once every create was answered;
--- prints progress to stderr. Names carry "team-<k mod 100>" for the regex search.
+-- Seeds tokens through the public API: token <id format % k> for start <= k < start + count,
+-- in tenant k mod <tenant count> (or in the fixed tenant). A create is confirmed by its 201
+-- body ({"id": …}); once every id was sent, ids not confirmed yet are sent again (a repeat of
+-- a create is answered 204 and changes nothing), so a request wrk prepared but never sent does
+-- not leave a hole. Stops when every id is confirmed; prints progress to stderr and a final
+-- "SEEDED <confirmed> <failed>" line. Names carry "team-<k mod 100>" for the regex search.
 -- Args: <tokens file> <count> <tenant count | fixed tenant name> <id format> <start>
 package.path = package.path .. ";" .. debug.getinfo(1, "S").source:match("@(.*/)") .. "?.lua"
 local common = require("common")
 local tokens, count, tenants, fixed, idfmt, start
-local sent, answered, failed = 0, 0, 0
+local sent, confirmed, failed = 0, 0, 0
+local done = {}
+local retry = 0
 local started = os.time()
 
 function init(args)
@@ -17,14 +22,7 @@ function init(args)
   start = tonumber(args[5] or "0")
 end
 
-function request()
-  if sent >= count then
-    -- Everything is sent; keep the connection busy with something harmless until the last
-    -- answers are in.
-    return wrk.format("GET", "/health/ready")
-  end
-  local k = start + sent
-  sent = sent + 1
+local function create(k)
   local tenant = fixed or common.tenant(k, tenants)
   return wrk.format("PUT", string.format("/ai-service/%s/agentic/tokens/" .. idfmt, tenant, k),
                     {Authorization = tokens[tenant], ["Content-Type"] = "application/json"},
@@ -32,17 +30,36 @@ function request()
                                   k, k % 100, k))
 end
 
-function response(status, headers, body)
-  if status == 200 then return end  -- a /health/ready filler
-  answered = answered + 1
-  if status ~= 201 then failed = failed + 1 end
-  if answered % 20000 == 0 or answered == count then
-    local elapsed = math.max(os.time() - started, 1)
-    io.stderr:write(string.format("\r  seeded %d/%d (%d/s, %d failed)   ", answered, count,
-                                  math.floor(answered / elapsed), failed))
+function request()
+  if sent < count then
+    sent = sent + 1
+    return create(start + sent - 1)
   end
-  if answered >= count then
-    io.stderr:write(string.format("\nSEEDED %d %d\n", answered, failed))
+  for _ = 1, count do
+    local k = start + retry
+    retry = (retry + 1) % count
+    if not done[k] then return create(k) end
+  end
+  return wrk.format("GET", "/health/ready")
+end
+
+function response(status, headers, body)
+  if status == 201 then
+    local k = tonumber(body:match('"id":"[^"]-(%d+)"'))
+    if k and not done[k] then
+      done[k] = true
+      confirmed = confirmed + 1
+      if confirmed % 20000 == 0 or confirmed == count then
+        local elapsed = math.max(os.time() - started, 1)
+        io.stderr:write(string.format("\r  seeded %d/%d (%d/s)   ", confirmed, count,
+                                      math.floor(confirmed / elapsed)))
+      end
+    end
+  elseif status ~= 200 and status ~= 204 then
+    failed = failed + 1
+  end
+  if confirmed >= count or failed > 0 then
+    io.stderr:write(string.format("\nSEEDED %d %d\n", confirmed, failed))
     wrk.thread:stop()
   end
 end
