@@ -1,5 +1,6 @@
 #include "api/list_request.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace ts::api {
@@ -42,6 +43,30 @@ Result<bool> DecodeForce(const RequestContext& ctx) {
   if (EqualsIgnoreCase(**force, "true")) return true;
   if (EqualsIgnoreCase(**force, "false")) return false;
   return Error::InvalidField("force", "invalid", "force must be true or false");
+}
+
+Result<std::set<std::string>> DecodeExpand(const RequestContext& ctx,
+                                           std::span<const std::string_view> accepted,
+                                           std::string_view resource) {
+  auto expand = ctx.params.Single("expand");
+  if (!expand) return std::move(expand).error();
+  std::set<std::string> names;
+  if (!*expand || (*expand)->empty()) return names;
+  std::string_view rest = **expand;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    if (std::find(accepted.begin(), accepted.end(), name) == accepted.end()) {
+      std::string allowed;
+      for (std::string_view a : accepted) allowed += (allowed.empty() ? "" : ", ") + std::string(a);
+      return Error::InvalidField("expand", "invalid",
+                                 "expand accepts " + allowed + " for " + std::string(resource));
+    }
+    names.emplace(name);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return names;
 }
 
 Result<query::Projection> DecodeProjection(const RequestContext& ctx,

@@ -1,9 +1,11 @@
 // Decoding of the list parameters every resource shares: q (given by the caller, from the
 // query string or a search body), pageSize, pageNumber, sort, fields, and the
-// X-Total-Count request header; and the If-Match header. Pure, thread-safe.
+// X-Total-Count request header; `expand`, `force`; and the If-Match header. Pure, thread-safe.
 #pragma once
 
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 
 #include "api/request_context.h"
@@ -29,6 +31,12 @@ store::ListQuery ToStoreQuery(const std::string& tenant, ListRequest& request);
 
 // `force=true|false` (case-insensitive) on DELETE; absent is false.
 Result<bool> DecodeForce(const RequestContext& ctx);
+
+// `expand=a,b`: the names given, each of which must be in `accepted`; absent or empty: none.
+// `resource` ("MCP servers") names the resource in the 400 message.
+Result<std::set<std::string>> DecodeExpand(const RequestContext& ctx,
+                                           std::span<const std::string_view> accepted,
+                                           std::string_view resource);
 
 // `fields` alone (single-resource reads).
 Result<query::Projection> DecodeProjection(const RequestContext& ctx,

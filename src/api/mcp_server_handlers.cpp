@@ -3,29 +3,19 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "api/error_mapping.h"
-#include "api/json_body.h"
-#include "api/list_request.h"
 #include "api/mcp_server_json.h"
-#include "api/responses.h"
-#include "api/token_json.h"  // DecodeSearchBody, DecodePatch: the same for every resource
+#include "api/resource_requests.h"
 #include "domain/mcp_server.h"
 
 namespace ts::api {
 namespace {
 
-// `expand=token` (the one expandable field of an MCP server); absent: no expansion.
-Result<bool> DecodeExpandToken(const RequestContext& ctx) {
-  auto expand = ctx.params.Single("expand");
-  if (!expand) return std::move(expand).error();
-  if (!*expand || (*expand)->empty()) return false;
-  if (**expand == "token") return true;
-  return Error::InvalidField("expand", "invalid", "expand accepts only token for MCP servers");
-}
+constexpr std::string_view kExpandable[] = {"token"};
 
-std::string McpServerLocation(const RequestContext& ctx) {
-  // Ids and tenants are restricted to unreserved characters: no encoding needed.
-  return "/ai-service/" + ctx.tenant + "/agentic/mcp-servers/" + ctx.resource_id;
+Result<bool> DecodeExpandToken(const RequestContext& ctx) {
+  auto expand = DecodeExpand(ctx, kExpandable, "MCP servers");
+  if (!expand) return std::move(expand).error();
+  return expand->contains("token");
 }
 
 }  // namespace
@@ -48,21 +38,17 @@ http::HttpResponse McpServerHandlers::ListWithQuery(RequestContext& ctx, const s
   for (const domain::McpServer& server : page->items) {
     items.emplace_back(RenderMcpServer(server, request->projection, *expand ? &tokens : nullptr));
   }
-  http::HttpResponse response = JsonResponse(200, boost::json::serialize(items));
-  if (page->total) response.SetHeader("X-Total-Count", std::to_string(*page->total));
-  return response;
+  return ListResponse(boost::json::serialize(items), page->total);
 }
 
 http::HttpResponse McpServerHandlers::List(RequestContext& ctx) {
-  auto q = ctx.params.Single("q");
+  auto q = ListQueryText(ctx);
   if (!q) return RenderError(q.error());
-  return ListWithQuery(ctx, q->value_or(""));
+  return ListWithQuery(ctx, *q);
 }
 
 http::HttpResponse McpServerHandlers::Search(RequestContext& ctx) {
-  auto body = ParseJsonBody(ctx.request);
-  if (!body) return RenderError(body.error());
-  auto q = DecodeSearchBody(*body);
+  auto q = SearchQueryText(ctx);
   if (!q) return RenderError(q.error());
   return ListWithQuery(ctx, *q);
 }
@@ -88,48 +74,15 @@ http::HttpResponse McpServerHandlers::Get(RequestContext& ctx) {
 }
 
 http::HttpResponse McpServerHandlers::Put(RequestContext& ctx) {
-  auto body = ParseJsonBody(ctx.request);
-  if (!body) return RenderError(body.error());
-  if (!*body) {
-    return RenderError(Error::InvalidField("body", "required", "A request body is required"));
-  }
-  auto command = DecodeMcpServerPut(**body, ctx.resource_id);
-  if (!command) return RenderError(command.error());
-  command->if_match = DecodeIfMatch(ctx.request);
-  service::Caller caller{ctx.tenant, ctx.principal.subject, ctx.request.request_id};
-  auto written = servers_.Upsert(caller, std::move(command).value());
-  if (!written) return RenderError(written.error());
-  if (!written->created) return NoContentResponse(written->version);
-  boost::json::object created{{"id", ctx.resource_id}};
-  http::HttpResponse response = JsonResponse(201, boost::json::serialize(created));
-  response.SetHeader("Location", McpServerLocation(ctx));
-  response.SetHeader("ETag", EntityTag(written->version));
-  return response;
+  return PutResource(ctx, servers_, "mcp-servers", DecodeMcpServerPut);
 }
 
 http::HttpResponse McpServerHandlers::Patch(RequestContext& ctx) {
-  auto body = ParseJsonBody(ctx.request);
-  if (!body) return RenderError(body.error());
-  if (!*body) {
-    return RenderError(Error::InvalidField("body", "required", "A request body is required"));
-  }
-  auto ops = DecodePatch(**body);
-  if (!ops) return RenderError(ops.error());
-  service::Caller caller{ctx.tenant, ctx.principal.subject, ctx.request.request_id};
-  auto written = servers_.Patch(caller, ctx.resource_id, *ops, DecodeIfMatch(ctx.request));
-  if (!written) return RenderError(written.error());
-  return NoContentResponse(written->version);
+  return PatchResource(ctx, servers_);
 }
 
 http::HttpResponse McpServerHandlers::Delete(RequestContext& ctx) {
-  auto force = DecodeForce(ctx);
-  if (!force) return RenderError(force.error());
-  service::Caller caller{ctx.tenant, ctx.principal.subject, ctx.request.request_id};
-  auto deleted = servers_.Delete(caller, ctx.resource_id, *force, DecodeIfMatch(ctx.request));
-  if (!deleted) return RenderError(deleted.error());
-  http::HttpResponse response;
-  response.status = 204;
-  return response;
+  return DeleteResource(ctx, servers_);
 }
 
 }  // namespace ts::api

@@ -29,14 +29,14 @@ constexpr std::string_view kFull = R"({
 TEST(DecodeMcpServerPutTest, DecodesEveryField) {
   auto c = Put(kFull);
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->server.id, "orders");
-  EXPECT_EQ(c->server.name, "Orders");
-  EXPECT_TRUE(c->server.enabled);
-  EXPECT_EQ(c->server.type, "custom");
-  EXPECT_EQ(c->server.transport, "streamable_http");
-  EXPECT_EQ(c->server.config.url, "https://mcp.example.com/orders");
-  EXPECT_EQ(c->server.config.authorization_header_name, "Authorization");
-  EXPECT_EQ(c->server.config.authorization_header_token_id, "orders-token");
+  EXPECT_EQ(c->resource.id, "orders");
+  EXPECT_EQ(c->resource.name, "Orders");
+  EXPECT_TRUE(c->resource.enabled);
+  EXPECT_EQ(c->resource.type, "custom");
+  EXPECT_EQ(c->resource.transport, "streamable_http");
+  EXPECT_EQ(c->resource.config.url, "https://mcp.example.com/orders");
+  EXPECT_EQ(c->resource.config.authorization_header_name, "Authorization");
+  EXPECT_EQ(c->resource.config.authorization_header_token_id, "orders-token");
   EXPECT_EQ(c->expected_version, 3);
 }
 
@@ -44,10 +44,10 @@ TEST(DecodeMcpServerPutTest, OptionalFieldsTakeTheirDefaultsAndNullIsAbsent) {
   auto c = Put(R"({"name":"n","transport":"sse","config":{"url":"http://h/",
                  "authorizationHeaderName":null,"authorizationHeaderToken":null},"enabled":null})");
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_FALSE(c->server.enabled);
-  EXPECT_EQ(c->server.type, "custom");
-  EXPECT_FALSE(c->server.config.authorization_header_name.has_value());
-  EXPECT_FALSE(c->server.config.authorization_header_token_id.has_value());
+  EXPECT_FALSE(c->resource.enabled);
+  EXPECT_EQ(c->resource.type, "custom");
+  EXPECT_FALSE(c->resource.config.authorization_header_name.has_value());
+  EXPECT_FALSE(c->resource.config.authorization_header_token_id.has_value());
   EXPECT_FALSE(c->expected_version.has_value());
 }
 
@@ -82,12 +82,12 @@ TEST(DecodeMcpServerPutTest, AnExpandedTokenSentBackIsReadAsItsId) {
                  "authorizationHeaderToken":{"id":"t","name":"Token",
                  "metadata":{"version":2,"createdAt":"x","modifiedAt":"y"}}}})");
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->server.config.authorization_header_token_id, "t");
+  EXPECT_EQ(c->resource.config.authorization_header_token_id, "t");
 }
 
 domain::McpServer Sample() {
   auto c = Put(kFull);
-  domain::McpServer server = c->server;
+  domain::McpServer server = c->resource;
   server.metadata = {3, 1'000, 2'000};
   return server;
 }
@@ -106,10 +106,10 @@ TEST(RenderMcpServerTest, RoundTripsEveryAcceptedField) {
   auto again = DecodeMcpServerPut(boost::json::parse(rendered), "orders");
   ASSERT_TRUE(again.ok()) << again.error().message;
   domain::McpServer expected = Sample();
-  EXPECT_EQ(again->server.name, expected.name);
-  EXPECT_EQ(again->server.config, expected.config);
-  EXPECT_EQ(again->server.enabled, expected.enabled);
-  EXPECT_EQ(again->server.transport, expected.transport);
+  EXPECT_EQ(again->resource.name, expected.name);
+  EXPECT_EQ(again->resource.config, expected.config);
+  EXPECT_EQ(again->resource.enabled, expected.enabled);
+  EXPECT_EQ(again->resource.transport, expected.transport);
 }
 
 TEST(RenderMcpServerTest, AbsentOptionalsStayAbsent) {

@@ -14,6 +14,12 @@ http::HttpResponse JsonResponse(int status, std::string body) {
   return response;
 }
 
+http::HttpResponse ListResponse(std::string body, std::optional<std::int64_t> total) {
+  http::HttpResponse response = JsonResponse(200, std::move(body));
+  if (total) response.SetHeader("X-Total-Count", std::to_string(*total));
+  return response;
+}
+
 http::HttpResponse NoContentResponse(std::int64_t version) {
   http::HttpResponse response;
   response.status = 204;

@@ -25,14 +25,7 @@ http::HttpResponse TokenHandlers::ListWithQuery(RequestContext& ctx, const std::
   if (!request) return RenderError(request.error());
   auto page = tokens_.List(ToStoreQuery(ctx.tenant, *request));
   if (!page) return RenderError(page.error());
-  boost::json::array items;
-  items.reserve(page->items.size());
-  for (const domain::Token& token : page->items) {
-    items.emplace_back(RenderToken(token, request->projection));
-  }
-  http::HttpResponse response = JsonResponse(200, boost::json::serialize(items));
-  if (page->total) response.SetHeader("X-Total-Count", std::to_string(*page->total));
-  return response;
+  return ListResponse(RenderTokenPage(page->items, request->projection), page->total);
 }
 
 http::HttpResponse TokenHandlers::List(RequestContext& ctx) {

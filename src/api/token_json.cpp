@@ -1,5 +1,8 @@
 #include "api/token_json.h"
 
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <cctype>
 
 #include "api/error_mapping.h"
@@ -195,17 +198,23 @@ Result<std::string> DecodeSearchBody(const std::optional<boost::json::value>& bo
   return q;
 }
 
-boost::json::object RenderToken(const domain::Token& token, const query::Projection& projection) {
-  boost::json::object out;
+boost::json::object RenderToken(const domain::Token& token, const query::Projection& projection,
+                                boost::json::storage_ptr sp) {
+  boost::json::object out(sp);
+  out.reserve(3);
   if (projection.Includes("id")) out["id"] = token.id;
   if (projection.Includes("name")) out["name"] = token.name;
-  if (projection.Includes("metadata")) out["metadata"] = RenderMetadata(token.metadata, projection);
+  if (projection.Includes("metadata")) {
+    out["metadata"] = RenderMetadata(token.metadata, projection, sp);
+  }
   return out;
 }
 
 boost::json::object RenderMetadata(const domain::ResourceMetadata& metadata,
-                                   const query::Projection& projection) {
-  boost::json::object out;
+                                   const query::Projection& projection,
+                                   boost::json::storage_ptr sp) {
+  boost::json::object out(sp);
+  out.reserve(3);
   if (projection.IncludesExactly("metadata.version")) out["version"] = metadata.version;
   if (projection.IncludesExactly("metadata.createdAt")) {
     out["createdAt"] = FormatTimestamp(metadata.created_at_ms);
@@ -214,6 +223,19 @@ boost::json::object RenderMetadata(const domain::ResourceMetadata& metadata,
     out["modifiedAt"] = FormatTimestamp(metadata.modified_at_ms);
   }
   return out;
+}
+
+std::string RenderTokenPage(const std::vector<domain::Token>& tokens,
+                            const query::Projection& projection) {
+  // A page of 60 tokens is about 9 KB of JSON; the arena grows past this first block if needed.
+  unsigned char first_block[16 * 1024];
+  boost::json::monotonic_resource arena(first_block, sizeof first_block);
+  boost::json::array items(&arena);
+  items.reserve(tokens.size());
+  for (const domain::Token& token : tokens) {
+    items.emplace_back(RenderToken(token, projection, &arena));
+  }
+  return boost::json::serialize(items);
 }
 
 }  // namespace ts::api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <string>
 #include <vector>
@@ -28,9 +29,17 @@ Result<std::string> DecodeSearchBody(const std::optional<boost::json::value>& bo
 
 // {"version", "createdAt", "modifiedAt"} as far as the projection selects them (paths below
 // "metadata").
+// `sp`: where the JSON values allocate (default: the heap).
 boost::json::object RenderMetadata(const domain::ResourceMetadata& metadata,
-                                   const query::Projection& projection);
+                                   const query::Projection& projection,
+                                   boost::json::storage_ptr sp = {});
 
-boost::json::object RenderToken(const domain::Token& token, const query::Projection& projection);
+boost::json::object RenderToken(const domain::Token& token, const query::Projection& projection,
+                                boost::json::storage_ptr sp = {});
+
+// The JSON text of a list page: an array of RenderToken results. Builds the array in a
+// monotonic arena (one allocation for a page of 60 instead of several per token).
+std::string RenderTokenPage(const std::vector<domain::Token>& tokens,
+                            const query::Projection& projection);
 
 }  // namespace ts::api

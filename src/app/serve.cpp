@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/agent_handlers.h"
 #include "api/error_mapping.h"
 #include "api/mcp_server_handlers.h"
 #include "api/router.h"
@@ -246,6 +247,8 @@ int Serve(const config::ServeConfig& config) {
   api::TokenHandlers token_handlers(tokens);
   service::McpServerService mcp_servers(**store, clock, **audit);
   api::McpServerHandlers mcp_server_handlers(mcp_servers);
+  service::AgentService agents(**store, clock, **audit);
+  api::AgentHandlers agent_handlers(agents);
 
   std::atomic<bool> serving{false};
   store::TokenStore& store_ref = **store;
@@ -253,6 +256,7 @@ int Serve(const config::ServeConfig& config) {
                         [&] { return serving.load() && store_ref.Ping().ok(); });
   router.AddResource({"tokens", "tokenId", &token_handlers});
   router.AddResource({"mcp-servers", "mcpServerId", &mcp_server_handlers});
+  router.AddResource({"agents", "agentId", &agent_handlers});
 
   http::HttpServer server(
       config.server, [&router](http::HttpRequest& request) { return router.Handle(request); },

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "auth/verified_token_cache.h"
+
 namespace ts::auth {
 namespace {
 
@@ -231,11 +233,10 @@ std::vector<std::string> SplitScopes(std::string_view scope) {
   return scopes;
 }
 
-Result<Principal> VerifyToken(const VerifierOptions& options,
-                              std::optional<std::string_view> authorization, std::int64_t now) {
-  Result<std::string_view> token = ExtractBearerToken(authorization);
-  if (!token) return token.error();
-  if (Result<void> syntax = CheckCompactJws(*token); !syntax) return syntax.error();
+// Everything about a syntactically valid token that does not depend on the clock: signature,
+// algorithm, claim types, tenant, issuer, audience.
+Result<VerifiedClaims> VerifySignatureAndClaims(const VerifierOptions& options,
+                                                std::string_view token) {
 
   // libjwt 1.10 skips signature verification entirely when the key is NULL or empty. Create
   // rejects empty keys, but a moved-from verifier has one, so check on every call.
@@ -243,7 +244,7 @@ Result<Principal> VerifyToken(const VerifierOptions& options,
     return Unauthenticated("verifier has no usable key");
   }
 
-  const std::string token_text(*token);  // jwt_decode wants a NUL-terminated string
+  const std::string token_text(token);  // jwt_decode wants a NUL-terminated string
   jwt_t* raw_jwt = nullptr;
   const int rc = jwt_decode(&raw_jwt, token_text.c_str(), KeyBytes(options.key),
                             static_cast<int>(options.key.size()));
@@ -309,19 +310,43 @@ Result<Principal> VerifyToken(const VerifierOptions& options,
     }
   }
 
+  VerifiedClaims verified;
+  verified.exp = **exp;
+  verified.nbf = *nbf;
+  verified.principal.tenant = std::move(**tenant);
+  if (scope->has_value()) verified.principal.scopes = SplitScopes(**scope);
+  if (subject->has_value()) verified.principal.subject = std::move(**subject);
+  return verified;
+}
+
+Result<Principal> CheckTime(const VerifierOptions& options, const VerifiedClaims& verified,
+                            std::int64_t now) {
   const std::int64_t skew = options.clock_skew.count();
-  if (nbf->has_value() && **nbf > SaturatingAdd(now, skew)) {
+  if (verified.nbf && *verified.nbf > SaturatingAdd(now, skew)) {
     return Unauthenticated("token not valid yet (nbf)");
   }
   // Last on purpose: "expired" tells the client to fetch a fresh token, which only helps if
   // nothing else is wrong with this one.
-  if (SaturatingAdd(**exp, skew) < now) return Expired();
+  if (SaturatingAdd(verified.exp, skew) < now) return Expired();
+  return verified.principal;
+}
 
-  Principal principal;
-  principal.tenant = std::move(**tenant);
-  if (scope->has_value()) principal.scopes = SplitScopes(**scope);
-  if (subject->has_value()) principal.subject = std::move(**subject);
-  return principal;
+Result<Principal> VerifyToken(const VerifierOptions& options, VerifiedTokenCache* cache,
+                              std::optional<std::string_view> authorization, std::int64_t now) {
+  Result<std::string_view> token = ExtractBearerToken(authorization);
+  if (!token) return token.error();
+  if (Result<void> syntax = CheckCompactJws(*token); !syntax) return syntax.error();
+  if (cache != nullptr) {
+    if (std::optional<VerifiedClaims> hit = cache->Find(*token)) {
+      return CheckTime(options, *hit, now);
+    }
+  }
+  Result<VerifiedClaims> verified = VerifySignatureAndClaims(options, *token);
+  if (!verified) return verified.error();
+  if (cache != nullptr) {
+    cache->Insert(*token, *verified, SaturatingAdd(now, -options.clock_skew.count()));
+  }
+  return CheckTime(options, *verified, now);
 }
 
 }  // namespace
@@ -347,6 +372,12 @@ Result<Algorithm> ParseAlgorithm(std::string_view name) {
     if (name == AlgorithmName(algorithm)) return algorithm;
   }
   return Error::Invalid("unsupported token algorithm (expected HS256, RS256 or ES256)");
+}
+
+TokenVerifier::TokenVerifier(VerifierOptions options) : options_(std::move(options)) {
+  if (options_.cache_entries > 0) {
+    cache_ = std::make_shared<VerifiedTokenCache>(options_.cache_entries);
+  }
 }
 
 Result<TokenVerifier> TokenVerifier::Create(VerifierOptions options) {
@@ -399,7 +430,7 @@ Result<TokenVerifier> TokenVerifier::Create(VerifierOptions options) {
 Result<Principal> TokenVerifier::Verify(std::optional<std::string_view> authorization,
                                         std::int64_t now_epoch_seconds) const {
   try {
-    return VerifyToken(options_, authorization, now_epoch_seconds);
+    return VerifyToken(options_, cache_.get(), authorization, now_epoch_seconds);
   } catch (const std::exception&) {
     return Error::Internal("auth: exception while verifying a token");
   }

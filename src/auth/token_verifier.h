@@ -2,7 +2,8 @@
 // Uses libjwt for signature checks, and guards against its known pitfalls: the algorithm is
 // pinned to the configured one (the token's own `alg` header is never trusted), a key is
 // always supplied, and `exp`/`nbf` are checked here with a configurable clock skew.
-// No HTTP types. TokenVerifier is immutable after Create and safe to use from many threads.
+// No HTTP types. TokenVerifier's configuration is immutable after Create; it is safe to use
+// from many threads (its cache of verified tokens locks).
 //
 // What Verify accepts (everything else is kUnauthenticated, "Invalid access token"):
 // - `Authorization: Bearer <jwt>`: scheme case-insensitive, one or more spaces, then a compact
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,7 +64,11 @@ struct VerifierOptions {
   std::optional<std::string> issuer;    // when set, `iss` must equal it
   std::optional<std::string> audience;  // when set, `aud` must equal or contain it
   std::chrono::seconds clock_skew{60};
+  // Tokens remembered as verified (auth/verified_token_cache.h); 0 verifies every request.
+  std::size_t cache_entries = 10'000;
 };
+
+class VerifiedTokenCache;
 
 class TokenVerifier {
  public:
@@ -80,8 +86,9 @@ class TokenVerifier {
                            std::int64_t now_epoch_seconds) const;
 
  private:
-  explicit TokenVerifier(VerifierOptions options) : options_(std::move(options)) {}
+  explicit TokenVerifier(VerifierOptions options);
   VerifierOptions options_;
+  std::shared_ptr<VerifiedTokenCache> cache_;  // null when options_.cache_entries is 0
 };
 
 // Signs an HS256 token (for `token-service dev-token` and tests) with claims `tenant`,

@@ -12,6 +12,9 @@ extern char** environ;
 namespace ts::config {
 namespace {
 
+// Handler threads for SQLite writes: as many writes as may wait for one group commit.
+constexpr int kSqliteWriteThreads = 16;
+
 using Setter = std::function<Result<void>(ServeConfig&, const std::string&)>;
 
 struct OptionSpec {
@@ -206,9 +209,10 @@ const std::vector<OptionSpec>& Options() {
        "request answers 503.",
        "10000", Integer(&ServeConfig::database_timeout_ms, 1, 3'600'000, "database-timeout-ms")},
       {"handler-threads", "N",
-       "Threads that run request handlers off the I/O threads, so a database round trip does "
-       "not hold an I/O thread; 0 runs handlers on the I/O threads.",
-       "the pool size with --database-url, else 0",
+       "Threads that run request handlers off the I/O threads, so a database round trip or a "
+       "commit does not hold an I/O thread; 0 runs handlers on the I/O threads. With SQLite "
+       "only writes use them (reads run inline), and concurrent writes share one commit.",
+       "the pool size with --database-url, else 16",
        [](ServeConfig& c, const std::string& v) -> Result<void> {
          int n = -1;
          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -322,9 +326,16 @@ Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const
     if (auto r = option->set(config, value); !r) return std::move(r).error();
   }
   // With PostgreSQL, a handler waits for a database round trip; as many handler threads as
-  // connections keep every connection busy without tying up the I/O threads.
-  config.server.handler_threads =
-      config.handler_threads.value_or(config.database_url.empty() ? 0 : config.database_pool_size);
+  // connections keep every connection busy without tying up the I/O threads. With SQLite,
+  // reads are in-process and run inline, and writes go to a pool so that concurrent writes
+  // wait for one shared commit (group commit, docs/architecture.md) instead of queueing
+  // behind each other's fsync on the I/O thread.
+  if (config.database_url.empty()) {
+    config.server.handler_threads = config.handler_threads.value_or(kSqliteWriteThreads);
+    config.server.reads_inline = true;
+  } else {
+    config.server.handler_threads = config.handler_threads.value_or(config.database_pool_size);
+  }
   if (!config.jwt_secret_file.empty() + !config.jwt_secret.empty() +
           !config.jwt_public_key_file.empty() > 1) {
     return Error::Invalid(

@@ -47,7 +47,9 @@ TEST(ServeConfigTest, DatabaseUrlSelectsPostgresAndSizesTheHandlerPool) {
   auto sqlite = Parse({});
   ASSERT_TRUE(sqlite.ok());
   EXPECT_TRUE(sqlite->database_url.empty());
-  EXPECT_EQ(sqlite->server.handler_threads, 0);  // SQLite: handlers inline
+  // SQLite: reads inline, writes on 16 handler threads (group commit).
+  EXPECT_EQ(sqlite->server.handler_threads, 16);
+  EXPECT_TRUE(sqlite->server.reads_inline);
 
   Env env{{{"TOKEN_SERVICE_DATABASE_URL", "postgresql://app:pw@db:5432/tokens"}}};
   auto pg = Parse({"--database-pool-size", "24"}, env);
@@ -56,6 +58,7 @@ TEST(ServeConfigTest, DatabaseUrlSelectsPostgresAndSizesTheHandlerPool) {
   EXPECT_EQ(pg->database_pool_size, 24);
   EXPECT_EQ(pg->database_timeout_ms, 10000);
   EXPECT_EQ(pg->server.handler_threads, 24);  // default: one per pooled connection
+  EXPECT_FALSE(pg->server.reads_inline);
 
   auto explicit_threads = Parse({"--database-url=postgres://h/db", "--handler-threads", "0",
                                  "--database-timeout-ms", "2500"});

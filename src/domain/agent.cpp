@@ -5,6 +5,7 @@
 #include <set>
 
 #include "domain/mcp_server.h"
+#include "domain/patch_errors.h"
 
 namespace ts::domain {
 namespace {
@@ -248,6 +249,120 @@ std::vector<AgentReference> ReferencesOf(const Agent& agent) {
   return refs;
 }
 
+namespace {
+
+// Applies one operation to `agent`; ValidateAgent runs after all of them.
+Result<void> ApplyAgentOp(Agent& agent, const PatchOperation& op, std::size_t i) {
+  const bool remove = op.op == PatchOperation::Op::kRemove;
+  const std::string& path = op.path;
+  auto string_value = [&]() -> Result<std::string> {
+    if (!op.has_value || !op.value_is_string) return PatchValueTypeError(i, path, "a string");
+    return op.string_value;
+  };
+  auto reference = [&](std::optional<std::string>& target) -> Result<void> {
+    if (remove) {
+      target.reset();
+    } else if (!op.object_id) {
+      return PatchValueTypeError(i, path, "an object {\"id\": \"<token id>\"}");
+    } else {
+      target = *op.object_id;
+    }
+    return Ok();
+  };
+  constexpr std::string_view kName = "/name/";
+  constexpr std::string_view kDescription = "/description/";
+  if (path.starts_with(kName) || path.starts_with(kDescription)) {
+    const bool is_name = path.starts_with(kName);
+    const std::string language =
+        path.substr(is_name ? kName.size() : kDescription.size());
+    if (!IsLanguageCode(language)) {
+      return Error::InvalidField(PatchAt(i, "path"), "invalidPath",
+                                 "the last segment of " + path.substr(0, 100) +
+                                     " must be a language code (e.g. en, de-CH)");
+    }
+    if (is_name) {
+      if (remove) {
+        agent.name.erase(language);
+        return Ok();
+      }
+      auto value = string_value();
+      if (!value) return std::move(value).error();
+      agent.name[language] = std::move(value).value();
+      return Ok();
+    }
+    if (remove) {
+      if (agent.description) agent.description->erase(language);
+      if (agent.description && agent.description->empty()) agent.description.reset();
+      return Ok();
+    }
+    auto value = string_value();
+    if (!value) return std::move(value).error();
+    if (!agent.description) agent.description.emplace();
+    (*agent.description)[language] = std::move(value).value();
+    return Ok();
+  }
+  if (path == "/name" || path == "/description") {
+    return Error::InvalidField(PatchAt(i, "path"), "invalidPath",
+                               path + " is a map of language to text; patch " + path +
+                                   "/<language>, or replace the whole agent with PUT");
+  }
+  if (path == "/enabled") {
+    if (remove) {
+      agent.enabled = false;
+    } else if (!op.bool_value) {
+      return PatchValueTypeError(i, path, "a boolean");
+    } else {
+      agent.enabled = *op.bool_value;
+    }
+    return Ok();
+  }
+  if (path == "/type") {
+    if (remove) {
+      agent.type.reset();
+      return Ok();
+    }
+    auto value = string_value();
+    if (!value) return std::move(value).error();
+    agent.type = std::move(value).value();
+    return Ok();
+  }
+  if (path == "/userPrompt" || path == "/llmConfig/model") {
+    if (remove) return PatchRequiredPathError(i, path);
+    auto value = string_value();
+    if (!value) return std::move(value).error();
+    (path == "/userPrompt" ? agent.user_prompt : agent.llm_config.model) =
+        std::move(value).value();
+    return Ok();
+  }
+  if (path == "/llmConfig/token") return reference(agent.llm_config.token_id);
+  if (path == "/llmConfig/selfHostedParams/authorizationHeaderToken") {
+    if (!agent.llm_config.self_hosted_params) {
+      if (remove) return Ok();
+      return Error::InvalidField(PatchAt(i, "path"), "invalidPath",
+                                 "the agent has no llmConfig.selfHostedParams; use PUT");
+    }
+    return reference(agent.llm_config.self_hosted_params->authorization_header_token_id);
+  }
+  if (path == "/id" || path == "/metadata" || path.starts_with("/metadata/")) {
+    return PatchPathError(i, true, "an agent");
+  }
+  return PatchPathError(i, false, "an agent");
+}
+
+}  // namespace
+
+Result<Agent> ApplyAgentPatch(const Agent& current, const std::vector<PatchOperation>& ops) {
+  if (ops.empty() || ops.size() > kMaxPatchOperations) {
+    return Error::InvalidField("body", "size", "a patch must contain 1 to 200 operations");
+  }
+  Agent next = current;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (auto applied = ApplyAgentOp(next, ops[i], i); !applied) return std::move(applied).error();
+  }
+  if (auto valid = ValidateAgent(next); !valid) return std::move(valid).error();
+  return next;
+}
+
 const query::ResourceSchema& AgentSchema() {
   using query::FieldType;
   static const query::ResourceSchema schema{
@@ -255,7 +370,6 @@ const query::ResourceSchema& AgentSchema() {
           {"id", FieldType::kString, true},
           {"enabled", FieldType::kBoolean, true},
           {"type", FieldType::kString, false},
-          {"userPrompt", FieldType::kString, false},
           {"llmConfig.provider", FieldType::kString, true},
           {"llmConfig.model", FieldType::kString, true},
           {"llmConfig.token.id", FieldType::kString, false},

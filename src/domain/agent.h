@@ -96,6 +96,14 @@ struct AgentReference {
 };
 std::vector<AgentReference> ReferencesOf(const Agent& agent);
 
+// Applies JSON-patch-like operations to an agent, all or none, then validates the result.
+// Paths: /name/<language> and /description/<language> (string; remove drops the language),
+// /enabled (boolean), /type (string; removable), /userPrompt (string), /llmConfig/model
+// (string), /llmConfig/token and /llmConfig/selfHostedParams/authorizationHeaderToken
+// ({"id": …}; removable). Lists, numbers and whole maps are changed with PUT. Errors are
+// kInvalidArgument naming the failing operation (`[i].path`).
+Result<Agent> ApplyAgentPatch(const Agent& current, const std::vector<PatchOperation>& ops);
+
 // The schema `q`, `sort` and `fields` use for agents. Localized fields (`name.en`) and tags are
 // not in it yet: they need per-language paths, which ResourceSchema cannot express today.
 const query::ResourceSchema& AgentSchema();

@@ -161,5 +161,69 @@ TEST(AgentSchemaTest, QueriesBooleansAndNestedReferences) {
   EXPECT_TRUE(query::ParseFields("id,name,llmConfig.token", schema).ok());
 }
 
+PatchOperation Op(std::string path, std::optional<std::string> text,
+                  PatchOperation::Op op = PatchOperation::Op::kReplace) {
+  PatchOperation o;
+  o.op = op;
+  o.path = std::move(path);
+  if (text) {
+    o.has_value = true;
+    o.value_is_string = true;
+    o.string_value = *text;
+  }
+  return o;
+}
+
+std::string PatchFailure(const std::vector<PatchOperation>& ops) {
+  auto r = ApplyAgentPatch(Valid(), ops);
+  if (r.ok()) return "";
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  return r.error().details.empty() ? "?" : r.error().details.front().field;
+}
+
+TEST(AgentPatchTest, ChangesLanguagesScalarsAndReferences) {
+  PatchOperation enabled = Op("/enabled", std::nullopt);
+  enabled.has_value = true;
+  enabled.bool_value = false;
+  PatchOperation token = Op("/llmConfig/token", std::nullopt);
+  token.has_value = true;
+  token.object_id = "other-token";
+  auto r = ApplyAgentPatch(
+      Valid(), {Op("/name/fr", "Agent de réclamation"), Op("/name/de", std::nullopt,
+                                                           PatchOperation::Op::kRemove),
+                Op("/description/en", std::nullopt, PatchOperation::Op::kRemove), enabled,
+                Op("/userPrompt", "Be brief."), Op("/llmConfig/model", "gpt-4o"), token,
+                Op("/type", std::nullopt, PatchOperation::Op::kRemove)});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->name, (LocalizedText{{"en", "Complaint agent"}, {"fr", "Agent de réclamation"}}));
+  EXPECT_EQ(r->description, std::nullopt);  // its last language removed
+  EXPECT_FALSE(r->enabled);
+  EXPECT_EQ(r->user_prompt, "Be brief.");
+  EXPECT_EQ(r->llm_config.model, "gpt-4o");
+  EXPECT_EQ(r->llm_config.token_id, "other-token");
+  EXPECT_EQ(r->type, std::nullopt);
+  EXPECT_EQ(r->mcp_servers, Valid().mcp_servers);
+}
+
+TEST(AgentPatchTest, RefusesWhatItCannotApplyNamingTheOperation) {
+  EXPECT_EQ(PatchFailure({}), "body");
+  EXPECT_EQ(PatchFailure({Op("/name", "Complaint Agent")}), "[0].path");
+  EXPECT_EQ(PatchFailure({Op("/name/en", "x"), Op("/name/EN!", "x")}), "[1].path");
+  EXPECT_EQ(PatchFailure({Op("/enabled", "yes")}), "[0].value");
+  EXPECT_EQ(PatchFailure({Op("/userPrompt", std::nullopt, PatchOperation::Op::kRemove)}),
+            "[0].path");
+  EXPECT_EQ(PatchFailure({Op("/llmConfig/token", "t")}), "[0].value");
+  EXPECT_EQ(PatchFailure({Op("/metadata/version", "2")}), "[0].path");
+  EXPECT_EQ(PatchFailure({Op("/mcpServers", "x")}), "[0].path");
+  EXPECT_EQ(PatchFailure({Op("/llmConfig/selfHostedParams/authorizationHeaderToken", "x")}),
+            "[0].path");
+  // The result is validated as a whole: an openai agent needs its token.
+  EXPECT_EQ(PatchFailure({Op("/llmConfig/token", std::nullopt, PatchOperation::Op::kRemove)}),
+            "llmConfig.token.id");
+  EXPECT_EQ(PatchFailure({Op("/name/en", std::nullopt, PatchOperation::Op::kRemove),
+                          Op("/name/de", std::nullopt, PatchOperation::Op::kRemove)}),
+            "name");
+}
+
 }  // namespace
 }  // namespace ts::domain

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "domain/patch_errors.h"
+
 namespace ts::domain {
 namespace {
 
@@ -116,31 +118,16 @@ Result<void> ValidateMcpServer(const McpServer& server) {
 
 namespace {
 
-std::string At(std::size_t i, std::string_view part) {
-  return "[" + std::to_string(i) + "]." + std::string(part);
-}
-
-Error ValueType(std::size_t i, std::string_view path, std::string_view expected) {
-  return Error::InvalidField(
-      At(i, "value"), "type",
-      "the value for " + std::string(path) + " must be " + std::string(expected));
-}
-
-Error RequiredPath(std::size_t i, std::string_view path) {
-  return Error::InvalidField(At(i, "path"), "required",
-                             std::string(path) + " is required and cannot be removed");
-}
-
 // Applies one operation to `server`; the resource-wide validation runs after all of them.
 Result<void> ApplyOne(McpServer& server, const PatchOperation& op, std::size_t i) {
   const bool remove = op.op == PatchOperation::Op::kRemove;
   const std::string& path = op.path;
   auto string_value = [&]() -> Result<std::string> {
-    if (!op.has_value || !op.value_is_string) return ValueType(i, path, "a string");
+    if (!op.has_value || !op.value_is_string) return PatchValueTypeError(i, path, "a string");
     return op.string_value;
   };
   if (path == "/name" || path == "/transport" || path == "/config/url") {
-    if (remove) return RequiredPath(i, path);
+    if (remove) return PatchRequiredPathError(i, path);
     auto value = string_value();
     if (!value) return std::move(value).error();
     std::string& target = path == "/name"        ? server.name
@@ -151,7 +138,7 @@ Result<void> ApplyOne(McpServer& server, const PatchOperation& op, std::size_t i
     if (remove) {
       server.enabled = false;
     } else if (!op.bool_value) {
-      return ValueType(i, path, "a boolean");
+      return PatchValueTypeError(i, path, "a boolean");
     } else {
       server.enabled = *op.bool_value;
     }
@@ -175,20 +162,19 @@ Result<void> ApplyOne(McpServer& server, const PatchOperation& op, std::size_t i
     if (remove) {
       server.config.authorization_header_token_id.reset();
     } else if (!op.object_id) {
-      return ValueType(i, path, "an object {\"id\": \"<token id>\"}");
+      return PatchValueTypeError(i, path, "an object {\"id\": \"<token id>\"}");
     } else {
       server.config.authorization_header_token_id = *op.object_id;
     }
   } else if (path == "/config/authorizationHeaderToken/id") {
-    if (remove) return RequiredPath(i, path);  // remove the reference itself instead
+    if (remove) return PatchRequiredPathError(i, path);  // remove the reference itself instead
     auto value = string_value();
     if (!value) return std::move(value).error();
     server.config.authorization_header_token_id = std::move(value).value();
   } else if (path == "/id" || path == "/metadata" || path.rfind("/metadata/", 0) == 0) {
-    return Error::InvalidField(At(i, "path"), "readOnly", "this path is read-only");
+    return PatchPathError(i, true, "an MCP server");
   } else {
-    return Error::InvalidField(At(i, "path"), "invalidPath",
-                               "this path cannot be patched on an MCP server");
+    return PatchPathError(i, false, "an MCP server");
   }
   return Ok();
 }

@@ -544,7 +544,8 @@ class Session : public std::enable_shared_from_this<Session> {
     path_for_log_ = std::string(PathForLog(request.target));
 
     asio::thread_pool* workers = listener_.handler_pool();
-    if (workers == nullptr) {
+    if (workers == nullptr ||
+        (listener_.options().reads_inline && (request.method == "GET" || request.method == "HEAD"))) {
       HttpResponse response = CallHandler(request);
       Respond(std::move(response), keep_alive);
       return;

@@ -52,6 +52,10 @@ struct ServerOptions {
   // handler that blocks (a database round trip) holds a worker, not an I/O thread; the session
   // resumes on its strand with the response. 0: handlers run inline on the I/O threads.
   int handler_threads = 0;
+  // With a handler pool: GET and HEAD requests still run inline on the I/O thread. For a store
+  // whose reads never wait on the network (SQLite) this saves two thread hand-offs per read,
+  // while writes, which wait for their commit, still free the I/O thread.
+  bool reads_inline = false;
 };
 
 class HttpServer {

@@ -15,8 +15,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -926,6 +928,36 @@ TEST(HttpServerTest, HandlerThreadsLetBlockedHandlersOutnumberTheIoThreads) {
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "GET /block 0");
   }
+}
+
+TEST(HttpServerTest, ReadsInlineRunsGetsOnTheIoThreadAndWritesOnWorkers) {
+  ServerOptions options = TestOptions();
+  options.io_threads = 1;
+  options.handler_threads = 2;
+  options.reads_inline = true;
+  std::mutex mu;
+  std::map<std::string, std::set<std::thread::id>> threads;  // method → threads that ran it
+  TestServer server(
+      [&](HttpRequest& request) {
+        {
+          std::lock_guard lock(mu);
+          threads[request.method].insert(std::this_thread::get_id());
+        }
+        return Echo(request);
+      },
+      options);
+  RawClient client(server.port());
+  for (int i = 0; i < 6; ++i) {
+    const bool write = i % 2 == 1;
+    ASSERT_TRUE(client.Send(write ? "PUT /w HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
+                                  : Get("/r")));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(threads["GET"].size(), 1u);  // the one I/O thread
+  for (const auto& id : threads["PUT"]) EXPECT_FALSE(threads["GET"].contains(id));
 }
 
 TEST(HttpServerTest, HandlerThreadsKeepKeepAliveOrderExceptionsAndHeaders) {

@@ -1,78 +1,13 @@
 #include "service/mcp_server_service.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-#include <mutex>
-
-#include "crypto/key_ring.h"
-#include "service/token_service.h"
-#include "store/sqlite/sqlite_store.h"
+#include "service/service_test_support.h"
 
 namespace ts::service {
 namespace {
 
-class CountingAuditLog final : public AuditLog {
- public:
-  void Record(const AuditEvent& e) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    lines.push_back(std::string(e.action) + " " + std::string(e.token_id) + " " +
-                    std::string(e.outcome));
-  }
-  std::mutex mutex;
-  std::vector<std::string> lines;
-};
-
-class McpServerServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ts-mcp-service-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = store::OpenSqliteStore({dir_ + "/t.db", "NORMAL"});
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(store).value();
-    barrier_ = std::make_unique<crypto::ValueBarrier>(crypto::KeyRing::Generate());
-    tokens_ = std::make_unique<TokenService>(*store_, *barrier_, clock_, audit_, throttle_);
-    servers_ = std::make_unique<McpServerService>(*store_, clock_, audit_);
-  }
-  void TearDown() override {
-    servers_.reset();
-    tokens_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void CreateToken(const std::string& id) {
-    UpsertCommand c;
-    c.id = id;
-    c.name = "token " + id;
-    c.value.emplace("sk-secret-" + id);
-    ASSERT_TRUE(tokens_->Upsert(caller_, std::move(c)).result.ok());
-  }
-
-  static McpServerUpsertCommand Server(std::string id, std::optional<std::string> token_id) {
-    McpServerUpsertCommand c;
-    c.server.id = std::move(id);
-    c.server.name = "Orders";
-    c.server.enabled = true;
-    c.server.transport = "streamable_http";
-    c.server.config.url = "https://mcp.example.com/orders";
-    c.server.config.authorization_header_name = "Authorization";
-    c.server.config.authorization_header_token_id = std::move(token_id);
-    return c;
-  }
-
-  Caller caller_{"acme", "alice", "req-1"};
-  std::string dir_;
-  FakeClock clock_{1764387000000};
-  CountingAuditLog audit_;
-  MismatchThrottle throttle_{clock_};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<crypto::ValueBarrier> barrier_;
-  std::unique_ptr<TokenService> tokens_;
-  std::unique_ptr<McpServerService> servers_;
-};
+using McpServerServiceTest = ServiceTest;
 
 TEST_F(McpServerServiceTest, CreateThenUpdateSetsMetadata) {
   CreateToken("tok");
@@ -82,7 +17,7 @@ TEST_F(McpServerServiceTest, CreateThenUpdateSetsMetadata) {
   EXPECT_EQ(created->version, 1);
   clock_.Advance(1000);
   McpServerUpsertCommand update = Server("s1", std::nullopt);
-  update.server.name = "Renamed";
+  update.resource.name = "Renamed";
   update.expected_version = 1;
   auto updated = servers_->Upsert(caller_, update);
   ASSERT_TRUE(updated.ok()) << updated.error().message;
@@ -99,7 +34,7 @@ TEST_F(McpServerServiceTest, CreateThenUpdateSetsMetadata) {
 
 TEST_F(McpServerServiceTest, InvalidFieldsAndMissingTokensAreRefusedNamingTheField) {
   McpServerUpsertCommand bad_url = Server("s1", std::nullopt);
-  bad_url.server.config.url = "ftp://x";
+  bad_url.resource.config.url = "ftp://x";
   auto r = servers_->Upsert(caller_, bad_url);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);

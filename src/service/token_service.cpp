@@ -155,21 +155,9 @@ Result<void> TokenService::Delete(const Caller& caller, const std::string& id, b
   }
   auto deleted = store_.Delete(caller.tenant, id, request);
   if (!deleted) return std::move(deleted).error();
-  switch (deleted->outcome) {
-    case store::DeleteOutcome::kVersionMismatch:
-      Audit(caller, action, id, "precondition_failed");
-      return PreconditionFailed(id);
-    case store::DeleteOutcome::kReferenced:
-      Audit(caller, action, id, "referenced");
-      return ReferencedError("Token", id, deleted->referrers);
-    case store::DeleteOutcome::kDeleted:
-      Audit(caller, action, id, "success");
-      return Ok();
-    case store::DeleteOutcome::kAbsent:
-      Audit(caller, action, id, "absent");
-      return Ok();
-  }
-  return Error::Internal("token delete: unknown outcome");
+  DeleteAnswer answer = AnswerDelete("token", id, *deleted);
+  Audit(caller, action, id, answer.audit_outcome);
+  return std::move(answer.result);
 }
 
 }  // namespace ts::service

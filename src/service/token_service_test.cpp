@@ -1,47 +1,17 @@
 #include "service/token_service.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
-#include <filesystem>
-#include <mutex>
 #include <thread>
 
-#include "crypto/key_ring.h"
-#include "store/sqlite/sqlite_store.h"
+#include "service/service_test_support.h"
 
 namespace ts::service {
 namespace {
 
-class RecordingAuditLog final : public AuditLog {
- public:
-  void Record(const AuditEvent& e) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    lines.push_back(std::string(e.action) + " " + std::string(e.token_id) + " " +
-                    std::string(e.outcome));
-  }
-  std::mutex mutex;
-  std::vector<std::string> lines;
-};
-
-class TokenServiceTest : public ::testing::Test {
+class TokenServiceTest : public ServiceTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ts-service-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = store::OpenSqliteStore({dir_ + "/t.db", "NORMAL"});
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(store).value();
-    barrier_ = std::make_unique<crypto::ValueBarrier>(crypto::KeyRing::Generate());
-    service_ = std::make_unique<TokenService>(*store_, *barrier_, clock_, audit_, throttle_);
-  }
-  void TearDown() override {
-    service_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   UpsertCommand Command(std::string id, std::string name, std::optional<std::string> value) {
     UpsertCommand c;
     c.id = std::move(id);
@@ -49,28 +19,19 @@ class TokenServiceTest : public ::testing::Test {
     if (value) c.value.emplace(*value);
     return c;
   }
-
-  Caller caller_{"acme", "alice", "req-1"};
-  std::string dir_;
-  FakeClock clock_{1764387000000};
-  RecordingAuditLog audit_;
-  MismatchThrottle throttle_{clock_};
-  std::unique_ptr<store::TokenStore> store_;
-  std::unique_ptr<crypto::ValueBarrier> barrier_;
-  std::unique_ptr<TokenService> service_;
 };
 
 TEST_F(TokenServiceTest, CreateThenUpdate) {
-  auto created = service_->Upsert(caller_, Command("t1", "First", "sk-1"));
+  auto created = tokens_->Upsert(caller_, Command("t1", "First", "sk-1"));
   ASSERT_TRUE(created.result.ok());
   EXPECT_TRUE(created.result->created);
   EXPECT_EQ(created.result->version, 1);
   clock_.Advance(1000);
-  auto updated = service_->Upsert(caller_, Command("t1", "Second", std::nullopt));
+  auto updated = tokens_->Upsert(caller_, Command("t1", "Second", std::nullopt));
   ASSERT_TRUE(updated.result.ok());
   EXPECT_FALSE(updated.result->created);
   EXPECT_EQ(updated.result->version, 2);
-  auto token = service_->Get("acme", "t1");
+  auto token = tokens_->Get("acme", "t1");
   ASSERT_TRUE(token.ok());
   EXPECT_EQ(token->name, "Second");
   EXPECT_EQ(token->metadata.version, 2);
@@ -79,7 +40,7 @@ TEST_F(TokenServiceTest, CreateThenUpdate) {
 }
 
 TEST_F(TokenServiceTest, CreateRequiresValue) {
-  auto r = service_->Upsert(caller_, Command("t1", "n", std::nullopt));
+  auto r = tokens_->Upsert(caller_, Command("t1", "n", std::nullopt));
   ASSERT_FALSE(r.result.ok());
   EXPECT_EQ(r.result.error().code, ErrorCode::kInvalidArgument);
 }
@@ -87,7 +48,7 @@ TEST_F(TokenServiceTest, CreateRequiresValue) {
 TEST_F(TokenServiceTest, VersionOnAbsentTokenIsNotFound) {
   auto c = Command("t1", "n", "v");
   c.expected_version = 1;
-  auto r = service_->Upsert(caller_, std::move(c));
+  auto r = tokens_->Upsert(caller_, std::move(c));
   ASSERT_FALSE(r.result.ok());
   EXPECT_EQ(r.result.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(r.result.error().resource_id, "t1");
@@ -96,32 +57,32 @@ TEST_F(TokenServiceTest, VersionOnAbsentTokenIsNotFound) {
 TEST_F(TokenServiceTest, IfMatchOnAbsentTokenFailsPrecondition) {
   auto c = Command("t1", "n", "v");
   c.if_match = Precondition{true, {}};
-  auto r = service_->Upsert(caller_, std::move(c));
+  auto r = tokens_->Upsert(caller_, std::move(c));
   ASSERT_FALSE(r.result.ok());
   EXPECT_EQ(r.result.error().code, ErrorCode::kPreconditionFailed);
 }
 
 TEST_F(TokenServiceTest, StaleVersionConflicts) {
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
   auto c = Command("t1", "m", std::nullopt);
   c.expected_version = 7;
-  auto r = service_->Upsert(caller_, std::move(c));
+  auto r = tokens_->Upsert(caller_, std::move(c));
   ASSERT_FALSE(r.result.ok());
   EXPECT_EQ(r.result.error().code, ErrorCode::kConflict);
   auto ok = Command("t1", "m", std::nullopt);
   ok.expected_version = 1;
-  EXPECT_TRUE(service_->Upsert(caller_, std::move(ok)).result.ok());
+  EXPECT_TRUE(tokens_->Upsert(caller_, std::move(ok)).result.ok());
 }
 
 TEST_F(TokenServiceTest, SameValueIsAcceptedDifferentValueIsRejectedAndAudited) {
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "sk-same")).result.ok());
-  auto same = service_->Upsert(caller_, Command("t1", "n", "sk-same"));
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "sk-same")).result.ok());
+  auto same = tokens_->Upsert(caller_, Command("t1", "n", "sk-same"));
   ASSERT_TRUE(same.result.ok());
   EXPECT_EQ(same.result->version, 2);
-  auto different = service_->Upsert(caller_, Command("t1", "n", "sk-other"));
+  auto different = tokens_->Upsert(caller_, Command("t1", "n", "sk-other"));
   ASSERT_FALSE(different.result.ok());
   EXPECT_EQ(different.result.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(service_->Get("acme", "t1")->metadata.version, 2);
+  EXPECT_EQ(tokens_->Get("acme", "t1")->metadata.version, 2);
   bool audited = false;
   for (const auto& line : audit_.lines) {
     audited = audited || line == "token.value_mismatch t1 rejected";
@@ -131,16 +92,16 @@ TEST_F(TokenServiceTest, SameValueIsAcceptedDifferentValueIsRejectedAndAudited) 
 }
 
 TEST_F(TokenServiceTest, RepeatedMismatchesAreSlowedDown) {
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "sk-same")).result.ok());
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "sk-same")).result.ok());
   std::chrono::milliseconds last{0};
   for (int i = 0; i < 6; ++i) {
-    auto r = service_->Upsert(caller_, Command("t1", "n", "guess" + std::to_string(i)));
+    auto r = tokens_->Upsert(caller_, Command("t1", "n", "guess" + std::to_string(i)));
     ASSERT_FALSE(r.result.ok());
     last = r.delay;
   }
   EXPECT_GT(last.count(), 0);
   Caller other{"acme", "bob", "req-2"};
-  EXPECT_EQ(service_->Upsert(other, Command("t1", "n", "guess")).delay.count(), 0);
+  EXPECT_EQ(tokens_->Upsert(other, Command("t1", "n", "guess")).delay.count(), 0);
 }
 
 TEST_F(TokenServiceTest, PatchValidatesBeforeLookingUp) {
@@ -149,58 +110,58 @@ TEST_F(TokenServiceTest, PatchValidatesBeforeLookingUp) {
   bad.path = "/value";
   bad.has_value = bad.value_is_string = true;
   bad.string_value = "x";
-  auto r = service_->Patch(caller_, "absent", {bad}, std::nullopt);
+  auto r = tokens_->Patch(caller_, "absent", {bad}, std::nullopt);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   domain::PatchOperation good = bad;
   good.path = "/name";
-  auto missing = service_->Patch(caller_, "absent", {good}, std::nullopt);
+  auto missing = tokens_->Patch(caller_, "absent", {good}, std::nullopt);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(TokenServiceTest, PatchBumpsVersion) {
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
   domain::PatchOperation op;
   op.path = "/name";
   op.has_value = op.value_is_string = true;
   op.string_value = "renamed";
-  auto r = service_->Patch(caller_, "t1", {op}, std::nullopt);
+  auto r = tokens_->Patch(caller_, "t1", {op}, std::nullopt);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->version, 2);
-  EXPECT_EQ(service_->Get("acme", "t1")->name, "renamed");
-  auto stale = service_->Patch(caller_, "t1", {op}, Precondition{false, {1}});
+  EXPECT_EQ(tokens_->Get("acme", "t1")->name, "renamed");
+  auto stale = tokens_->Patch(caller_, "t1", {op}, Precondition{false, {1}});
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().code, ErrorCode::kPreconditionFailed);
 }
 
 TEST_F(TokenServiceTest, DeleteIsIdempotentAndHonoursIfMatch) {
-  EXPECT_TRUE(service_->Delete(caller_, "absent", false, std::nullopt).ok());
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
-  auto mismatch = service_->Delete(caller_, "t1", false, Precondition{false, {5}});
+  EXPECT_TRUE(tokens_->Delete(caller_, "absent", false, std::nullopt).ok());
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
+  auto mismatch = tokens_->Delete(caller_, "t1", false, Precondition{false, {5}});
   ASSERT_FALSE(mismatch.ok());
   EXPECT_EQ(mismatch.error().code, ErrorCode::kPreconditionFailed);
-  EXPECT_TRUE(service_->Delete(caller_, "t1", false, Precondition{false, {1}}).ok());
-  EXPECT_EQ(service_->Get("acme", "t1").error().code, ErrorCode::kNotFound);
-  auto gone = service_->Delete(caller_, "t1", true, Precondition{true, {}});
+  EXPECT_TRUE(tokens_->Delete(caller_, "t1", false, Precondition{false, {1}}).ok());
+  EXPECT_EQ(tokens_->Get("acme", "t1").error().code, ErrorCode::kNotFound);
+  auto gone = tokens_->Delete(caller_, "t1", true, Precondition{true, {}});
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().code, ErrorCode::kPreconditionFailed);
 }
 
 TEST_F(TokenServiceTest, TenantsAreIsolated) {
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
-  EXPECT_EQ(service_->Get("other", "t1").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
+  EXPECT_EQ(tokens_->Get("other", "t1").error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(TokenServiceTest, RacingWritersWithOneVersionHaveOneWinner) {
-  ASSERT_TRUE(service_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
+  ASSERT_TRUE(tokens_->Upsert(caller_, Command("t1", "n", "v")).result.ok());
   std::atomic<int> wins{0}, conflicts{0}, others{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&, i] {
       auto c = Command("t1", "writer" + std::to_string(i), std::nullopt);
       c.expected_version = 1;
-      auto r = service_->Upsert(caller_, std::move(c));
+      auto r = tokens_->Upsert(caller_, std::move(c));
       if (r.result.ok()) {
         ++wins;
       } else if (r.result.error().code == ErrorCode::kConflict) {
@@ -214,7 +175,7 @@ TEST_F(TokenServiceTest, RacingWritersWithOneVersionHaveOneWinner) {
   EXPECT_EQ(wins.load(), 1);
   EXPECT_EQ(conflicts.load(), 19);
   EXPECT_EQ(others.load(), 0);
-  EXPECT_EQ(service_->Get("acme", "t1")->metadata.version, 2);
+  EXPECT_EQ(tokens_->Get("acme", "t1")->metadata.version, 2);
 }
 
 }  // namespace

@@ -31,7 +31,11 @@ Error NotFoundError(std::string_view noun, const std::string& id, std::string_vi
 
 Error ReferencedError(std::string_view noun, const std::string& id,
                       const std::vector<store::Referrer>& referrers) {
-  Error e = Error::Invalid(std::string(noun) + " " + id.substr(0, 100) + " is referenced by " +
+  std::string subject(noun);
+  if (!subject.empty()) {
+    subject[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(subject[0])));
+  }
+  Error e = Error::Invalid(subject + " " + id.substr(0, 100) + " is referenced by " +
                            std::to_string(referrers.size()) +
                            (referrers.size() == 1 ? " resource" : " resources") +
                            "; remove the references first, or delete with force=true to remove "
@@ -58,6 +62,21 @@ std::string_view AuditOutcomeOf(const Error& e) {
     default:
       return "error";
   }
+}
+
+DeleteAnswer AnswerDelete(std::string_view noun, const std::string& id,
+                          const store::DeleteResult& deleted) {
+  switch (deleted.outcome) {
+    case store::DeleteOutcome::kVersionMismatch:
+      return {PreconditionFailedError(noun, id), "precondition_failed"};
+    case store::DeleteOutcome::kReferenced:
+      return {ReferencedError(noun, id, deleted.referrers), "referenced"};
+    case store::DeleteOutcome::kDeleted:
+      return {Ok(), "success"};
+    case store::DeleteOutcome::kAbsent:
+      return {Ok(), "absent"};
+  }
+  return {Error::Internal("delete: unknown outcome"), "error"};
 }
 
 }  // namespace ts::service

@@ -24,4 +24,13 @@ Error ReferencedError(std::string_view noun, const std::string& id,
 // The audit log's outcome word for an error.
 std::string_view AuditOutcomeOf(const Error& e);
 
+// What a delete's store outcome means for the caller: the answer (absent and deleted are both
+// success: deletes are idempotent) and the audit log's outcome word.
+struct DeleteAnswer {
+  Result<void> result;
+  std::string_view audit_outcome;
+};
+DeleteAnswer AnswerDelete(std::string_view noun, const std::string& id,
+                          const store::DeleteResult& deleted);
+
 }  // namespace ts::service

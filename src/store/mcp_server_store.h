@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "domain/mcp_server.h"
+#include "store/agent_store.h"
 #include "store/token_store.h"
 
 namespace ts::store {
@@ -38,14 +39,15 @@ class McpServerStore {
   virtual Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
                                        std::int64_t expected_version) = 0;
 
-  // As TokenStore::Delete. Nothing references an MCP server yet (agents will), so the outcome
-  // is never kReferenced today.
+  // As TokenStore::Delete; the referrers are agents using the server (field
+  // "mcpServers[i].mcpServer.id", i its index in the agent's list). Removing the reference
+  // removes the whole entry from the agent's mcpServers.
   virtual Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,
                                                const DeleteRequest& request) = 0;
 };
 
 // What a backend offers: every resource's store over one database, so that a write touching
 // several resources (a forced delete) is one transaction.
-class Store : public TokenStore, public McpServerStore {};
+class Store : public TokenStore, public McpServerStore, public AgentStore {};
 
 }  // namespace ts::store

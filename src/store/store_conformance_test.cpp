@@ -19,13 +19,14 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <ostream>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "domain/agent.h"
 #include "store/mcp_server_store.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -1376,6 +1377,789 @@ TEST_P(McpServerConformance, ForcedDeleteRacingReferrerWritesNeverDanglesNorLose
 }
 
 // ---------------------------------------------------------------------------------------------
+// Agents, referencing tokens and MCP servers
+
+const std::string kLlmTokenField = "llmConfig.token.id";
+const std::string kShTokenField = "llmConfig.selfHostedParams.authorizationHeaderToken.id";
+const std::string kServerTokenField = "config.authorizationHeaderToken.id";
+
+domain::AgentMcpServer Custom(std::string server_id) {
+  return domain::AgentMcpServer{"custom", std::move(server_id), std::nullopt, std::nullopt};
+}
+
+domain::AgentMcpServer Predefined(std::string domain_name,
+                                  std::optional<std::vector<std::string>> tools = std::nullopt) {
+  return domain::AgentMcpServer{"predefined", std::nullopt, std::move(domain_name),
+                                std::move(tools)};
+}
+
+// An agent of an API-key provider using `token_id` (of the Emporix provider without one), using
+// the custom MCP servers `servers`.
+domain::Agent MakeAgent(std::string id, std::optional<std::string> token_id = std::nullopt,
+                        std::vector<std::string> servers = {}) {
+  domain::Agent agent;
+  agent.id = std::move(id);
+  agent.name = {{"en", "Agent"}};
+  agent.enabled = true;
+  agent.user_prompt = "Help the customer.";
+  agent.llm_config.provider = token_id ? "openai" : "emporix_openai";
+  agent.llm_config.model = "gpt-4o";
+  agent.llm_config.token_id = std::move(token_id);
+  for (std::string& server : servers) agent.mcp_servers.push_back(Custom(std::move(server)));
+  agent.metadata = {1, 1'000, 1'000};
+  return agent;
+}
+
+// A self-hosted agent whose authorization header uses `token_id`.
+domain::Agent MakeSelfHostedAgent(std::string id, std::optional<std::string> token_id) {
+  domain::Agent agent = MakeAgent(std::move(id));
+  agent.llm_config.provider = "self_hosted_ollama";
+  agent.llm_config.model = "llama3";
+  agent.llm_config.self_hosted_params =
+      domain::SelfHostedParams{"https://llm.example.com/v1", "X-Auth", std::move(token_id)};
+  return agent;
+}
+
+void ExpectSameAgent(const domain::Agent& got, const domain::Agent& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.description, want.description);
+  EXPECT_EQ(got.enabled, want.enabled);
+  EXPECT_EQ(got.type, want.type);
+  EXPECT_EQ(got.tags, want.tags);
+  EXPECT_EQ(got.user_prompt, want.user_prompt);
+  EXPECT_EQ(got.llm_config, want.llm_config);
+  EXPECT_EQ(got.mcp_servers, want.mcp_servers);
+  EXPECT_EQ(got.metadata.version, want.metadata.version);
+  EXPECT_EQ(got.metadata.created_at_ms, want.metadata.created_at_ms);
+  EXPECT_EQ(got.metadata.modified_at_ms, want.metadata.modified_at_ms);
+}
+
+std::vector<std::string> AgentIds(const Page<domain::Agent>& page) {
+  std::vector<std::string> ids;
+  for (const auto& agent : page.items) ids.push_back(agent.id);
+  return ids;
+}
+
+class AgentConformance : public McpServerConformance {
+ protected:
+  void PutAgent(const std::string& tenant, const domain::Agent& agent) {
+    auto inserted = store_->InsertAgent(tenant, agent);
+    ASSERT_TRUE(inserted.ok()) << inserted.error().message << " / " << inserted.error().internal;
+  }
+
+  std::optional<domain::Agent> MustGetAgent(const std::string& tenant, const std::string& id) {
+    auto got = store_->GetAgent(tenant, id);
+    EXPECT_TRUE(got.ok()) << got.error().message << " / " << got.error().internal;
+    if (!got.ok()) return std::nullopt;
+    return std::move(got).value();
+  }
+
+  // The agent with this id, as a list returns it (every field, like a get).
+  domain::Agent MustListOneAgent(const std::string& tenant, const std::string& id) {
+    auto page = store_->ListAgents(
+        MakeList(tenant, {McpClause("id", FieldType::kString, Clause::Kind::kCompare, {id})}));
+    EXPECT_TRUE(page.ok()) << page.error().message << " / " << page.error().internal;
+    if (!page.ok() || page->items.size() != 1) {
+      ADD_FAILURE() << "no single agent " << id;
+      return {};
+    }
+    return page->items.front();
+  }
+
+  // The field of the one detail of a refused write, or a description of what came instead.
+  static std::string RefusedField(const Result<void>& written) {
+    if (written.ok()) return "<accepted>";
+    if (written.error().code != ErrorCode::kInvalidArgument) {
+      return "<not invalid argument: " + written.error().message + ">";
+    }
+    if (written.error().details.size() != 1) return "<details: not one>";
+    return written.error().details[0].field;
+  }
+};
+
+TEST_P(AgentConformance, InsertThenGetRoundTripsEveryField) {
+  Put("acme", MakeToken("t1", "n"));
+  Put("acme", MakeToken("t2", "n"));
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  PutServer("acme", MakeServer("s2", std::nullopt));
+
+  domain::Agent full = MakeSelfHostedAgent("full", std::string("t2"));
+  full.name = {{"en", "Complaint agent"},
+               {"de", "Beschwerde-Agent \xC3\xA4\xC3\xB6\xC3\xBC"},
+               {"zh-Hant-TW", "\xE4\xB8\xAD\xE6\x96\x87"}};
+  full.description = domain::LocalizedText{{"en", ""}, {"de", "Bearbeitet \"Beschwerden\"\n"}};
+  full.enabled = false;
+  full.type = "complaint";
+  full.tags = std::vector<std::string>{"support", "b b", "\xC3\xBCml\xC3\xA4ut", "x\\y"};
+  full.user_prompt = "Line one\nLine \"two\" \\ \t tab, {\"json\": [1]} \xF0\x9F\x98\x80";
+  full.llm_config.provider = "self_hosted_vllm";
+  full.llm_config.model = "meta/llama-3.1 \xC3\xA4";
+  full.llm_config.temperature_tenths = 7;
+  full.llm_config.max_tokens = 4096;
+  full.llm_config.base_provider = "OPENAI";
+  full.mcp_servers = {Custom("s1"), Predefined("order", std::vector<std::string>{"a", "b-c"}),
+                      Predefined("customer"), Custom("s2"),
+                      Predefined("product", std::vector<std::string>{})};
+  full.metadata = {1, 1'234, 5'678};
+  PutAgent("acme", full);
+
+  domain::Agent api_key = MakeAgent("api-key", std::string("t1"), {"s2"});
+  api_key.llm_config.provider = "anthropic";
+  api_key.llm_config.temperature_tenths = 1;
+  PutAgent("acme", api_key);
+
+  domain::Agent minimal = MakeAgent("minimal");
+  minimal.enabled = false;
+  PutAgent("acme", minimal);
+
+  for (const domain::Agent* want : {&full, &api_key, &minimal}) {
+    auto got = MustGetAgent("acme", want->id);
+    ASSERT_TRUE(got.has_value()) << want->id;
+    ExpectSameAgent(*got, *want);
+    ExpectSameAgent(MustListOneAgent("acme", want->id), *want);
+  }
+  auto got_minimal = MustGetAgent("acme", "minimal");
+  EXPECT_FALSE(got_minimal->description.has_value());
+  EXPECT_FALSE(got_minimal->type.has_value());
+  EXPECT_FALSE(got_minimal->tags.has_value());
+  EXPECT_FALSE(got_minimal->llm_config.token_id.has_value());
+  EXPECT_FALSE(got_minimal->llm_config.self_hosted_params.has_value());
+  EXPECT_FALSE(got_minimal->llm_config.temperature_tenths.has_value());
+  EXPECT_FALSE(got_minimal->llm_config.max_tokens.has_value());
+  EXPECT_THAT(got_minimal->mcp_servers, IsEmpty());
+
+  // A self-hosted agent without a token keeps its other params.
+  domain::Agent no_token = MakeSelfHostedAgent("no-token", std::nullopt);
+  no_token.llm_config.self_hosted_params->authorization_header_name.reset();
+  PutAgent("acme", no_token);
+  ExpectSameAgent(*MustGetAgent("acme", "no-token"), no_token);
+
+  EXPECT_FALSE(MustGetAgent("acme", "absent").has_value());
+  EXPECT_FALSE(MustGetAgent("globex", "full").has_value());
+}
+
+TEST_P(AgentConformance, DuplicateInsertIsConflictAndKeepsOriginal) {
+  domain::Agent first = MakeAgent("a");
+  first.name = {{"en", "first"}};
+  PutAgent("acme", first);
+  domain::Agent second = MakeAgent("a");
+  second.name = {{"en", "second"}};
+  auto again = store_->InsertAgent("acme", second);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(MustGetAgent("acme", "a")->name, first.name);
+  PutAgent("globex", second);  // the same id in another tenant is another agent
+  EXPECT_EQ(MustGetAgent("globex", "a")->name, second.name);
+}
+
+TEST_P(AgentConformance, MissingReferencesAreRefusedNamingTheFirstMissingField) {
+  Put("acme", MakeToken("t1", "n"));
+  Put("globex", MakeToken("theirs", "another tenant's token"));
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  PutServer("globex", MakeServer("their-server", std::nullopt));
+
+  EXPECT_EQ(RefusedField(store_->InsertAgent("acme", MakeAgent("a", std::string("nope")))),
+            kLlmTokenField);
+  EXPECT_EQ(RefusedField(store_->InsertAgent("acme", MakeAgent("a", std::string("theirs")))),
+            kLlmTokenField);
+  EXPECT_EQ(
+      RefusedField(store_->InsertAgent("acme", MakeSelfHostedAgent("a", std::string("nope")))),
+      kShTokenField);
+  EXPECT_EQ(
+      RefusedField(store_->InsertAgent("acme", MakeAgent("a", std::string("t1"), {"s1", "ghost"}))),
+      "mcpServers[1].mcpServer.id");
+  EXPECT_EQ(RefusedField(
+                store_->InsertAgent("acme", MakeAgent("a", std::string("t1"), {"their-server"}))),
+            "mcpServers[0].mcpServer.id");
+  // Several missing: the first in ReferencesOf order (tokens, then the list in order).
+  EXPECT_EQ(
+      RefusedField(store_->InsertAgent("acme", MakeAgent("a", std::string("nope"), {"ghost"}))),
+      kLlmTokenField);
+  domain::Agent predefined_first = MakeAgent("a", std::string("t1"), {"ghost", "s1"});
+  predefined_first.mcp_servers.insert(predefined_first.mcp_servers.begin(), Predefined("order"));
+  EXPECT_EQ(RefusedField(store_->InsertAgent("acme", predefined_first)),
+            "mcpServers[1].mcpServer.id");
+  EXPECT_FALSE(MustGetAgent("acme", "a").has_value());
+
+  PutAgent("acme", MakeAgent("a", std::string("t1"), {"s1"}));
+  domain::Agent update = MakeAgent("a", std::string("t1"), {"s1", "ghost"});
+  update.name = {{"en", "renamed"}};
+  EXPECT_EQ(RefusedField(store_->UpdateAgent("acme", update, 1)), "mcpServers[1].mcpServer.id");
+  update = MakeSelfHostedAgent("a", std::string("theirs"));
+  EXPECT_EQ(RefusedField(store_->UpdateAgent("acme", update, 1)), kShTokenField);
+  auto kept = MustGetAgent("acme", "a");
+  EXPECT_EQ(kept->name.at("en"), "Agent");
+  EXPECT_EQ(kept->metadata.version, 1);
+  EXPECT_THAT(kept->mcp_servers, ElementsAre(Custom("s1")));
+}
+
+TEST_P(AgentConformance, UpdateReplacesEveryFieldAndBumpsVersionOnlyOnTheRightVersion) {
+  Put("acme", MakeToken("t1", "n"));
+  Put("acme", MakeToken("t2", "n"));
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  PutServer("acme", MakeServer("s2", std::nullopt));
+  domain::Agent first = MakeAgent("a", std::string("t1"), {"s1", "s2"});
+  first.tags = std::vector<std::string>{"old"};
+  first.type = "generic";
+  PutAgent("acme", first);
+
+  domain::Agent next = MakeSelfHostedAgent("a", std::string("t2"));
+  next.name = {{"de", "Umbenannt"}};
+  next.description = domain::LocalizedText{{"en", "now described"}};
+  next.enabled = false;
+  next.user_prompt = "Something else.";
+  next.llm_config.max_tokens = 10;
+  next.mcp_servers = {Custom("s2"), Predefined("frontend", std::vector<std::string>{"t"})};
+  next.metadata = {1, 1'000, 9'000};
+  ASSERT_TRUE(store_->UpdateAgent("acme", next, 1).ok());
+  next.metadata.version = 2;
+  ExpectSameAgent(*MustGetAgent("acme", "a"), next);
+
+  // The stored uses follow the list: s1 is free now, s2 still in use.
+  auto s1 = store_->DeleteMcpServer("acme", "s1", {});
+  ASSERT_TRUE(s1.ok());
+  EXPECT_EQ(s1->outcome, DeleteOutcome::kDeleted);
+  auto s2 = store_->DeleteMcpServer("acme", "s2", {});
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->outcome, DeleteOutcome::kReferenced);
+
+  auto stale = store_->UpdateAgent("acme", MakeAgent("a"), 1);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  auto absent = store_->UpdateAgent("acme", MakeAgent("ghost"), 1);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().code, ErrorCode::kConflict);
+  auto other_tenant = store_->UpdateAgent("globex", MakeAgent("a"), 2);
+  ASSERT_FALSE(other_tenant.ok());
+  EXPECT_EQ(other_tenant.error().code, ErrorCode::kConflict);
+  ExpectSameAgent(*MustGetAgent("acme", "a"), next);
+
+  // Back to an agent without references: every reference goes.
+  domain::Agent plain = MakeAgent("a");
+  plain.metadata = {2, 1'000, 10'000};
+  ASSERT_TRUE(store_->UpdateAgent("acme", plain, 2).ok());
+  plain.metadata.version = 3;
+  ExpectSameAgent(*MustGetAgent("acme", "a"), plain);
+  auto t2 = store_->Delete("acme", "t2", {});
+  ASSERT_TRUE(t2.ok());
+  EXPECT_EQ(t2->outcome, DeleteOutcome::kDeleted);
+  auto s2_free = store_->DeleteMcpServer("acme", "s2", {});
+  ASSERT_TRUE(s2_free.ok());
+  EXPECT_EQ(s2_free->outcome, DeleteOutcome::kDeleted);
+}
+
+TEST_P(AgentConformance, DeleteOutcomes) {
+  PutServer("acme", MakeServer("s", std::nullopt));
+  auto absent = store_->DeleteAgent("acme", "a", {});
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(absent->outcome, DeleteOutcome::kAbsent);
+  PutAgent("acme", MakeAgent("a", std::nullopt, {"s"}));
+  auto cross = store_->DeleteAgent("globex", "a", {});
+  ASSERT_TRUE(cross.ok());
+  EXPECT_EQ(cross->outcome, DeleteOutcome::kAbsent);
+  auto mismatch = store_->DeleteAgent("acme", "a", Versioned(2));
+  ASSERT_TRUE(mismatch.ok());
+  EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
+  EXPECT_TRUE(MustGetAgent("acme", "a").has_value());
+  auto deleted = store_->DeleteAgent("acme", "a", Versioned(1));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->outcome, DeleteOutcome::kDeleted);
+  EXPECT_THAT(deleted->referrers, IsEmpty());
+  EXPECT_FALSE(MustGetAgent("acme", "a").has_value());
+  // Its use of the server went with it.
+  auto server = store_->DeleteMcpServer("acme", "s", {});
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ(server->outcome, DeleteOutcome::kDeleted);
+  // The id is free again.
+  PutAgent("acme", MakeAgent("a"));
+}
+
+TEST_P(AgentConformance, ReferencedTokenIsNotDeletedAndEveryAgentReferrerIsListed) {
+  Put("acme", MakeToken("tok", "n"));
+  Put("acme", MakeToken("other", "n"));
+  PutAgent("acme", MakeAgent("b", std::string("tok")));
+  PutAgent("acme", MakeSelfHostedAgent("a", std::string("tok")));
+  // Not a valid agent for the API (a token and self-hosted params), but the store keeps both
+  // references, and both are reported.
+  domain::Agent both = MakeAgent("both", std::string("tok"));
+  both.llm_config.self_hosted_params =
+      domain::SelfHostedParams{"https://llm.example.com/", std::nullopt, std::string("tok")};
+  PutAgent("acme", both);
+  PutAgent("acme", MakeAgent("c", std::string("other")));
+  PutAgent("acme", MakeAgent("d"));
+  PutServer("acme", MakeServer("m", std::string("tok")));
+
+  auto refused = store_->Delete("acme", "tok", {});
+  ASSERT_TRUE(refused.ok()) << refused.error().internal;
+  EXPECT_EQ(refused->outcome, DeleteOutcome::kReferenced);
+  EXPECT_THAT(refused->referrers, ElementsAre(Referrer{"agent", "a", kShTokenField},
+                                              Referrer{"agent", "b", kLlmTokenField},
+                                              Referrer{"agent", "both", kShTokenField},
+                                              Referrer{"agent", "both", kLlmTokenField},
+                                              Referrer{"mcpServer", "m", kServerTokenField}));
+  EXPECT_TRUE(MustGet("acme", "tok").has_value());
+  EXPECT_EQ(MustGetAgent("acme", "a")->metadata.version, 1);
+  EXPECT_EQ(MustGetAgent("acme", "both")->llm_config.token_id, "tok");
+
+  // Only agents left: still refused.
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("m", std::nullopt), 1).ok());
+  auto agents_only = store_->Delete("acme", "tok", {});
+  ASSERT_TRUE(agents_only.ok());
+  EXPECT_EQ(agents_only->outcome, DeleteOutcome::kReferenced);
+  EXPECT_EQ(agents_only->referrers.size(), 4u);
+
+  auto mismatch = store_->Delete("acme", "tok", Versioned(7));
+  ASSERT_TRUE(mismatch.ok());
+  EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
+
+  ASSERT_TRUE(store_->UpdateAgent("acme", MakeAgent("c"), 1).ok());
+  auto deleted = store_->Delete("acme", "other", {});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->outcome, DeleteOutcome::kDeleted);
+  EXPECT_THAT(deleted->referrers, IsEmpty());
+}
+
+TEST_P(AgentConformance, ForcedTokenDeleteClearsAgentReferencesWithVersionAndModifiedAt) {
+  Put("acme", MakeToken("tok", "n"));
+  Put("acme", MakeToken("keep", "n"));
+  Put("globex", MakeToken("tok", "same id, other tenant"));
+  PutServer("acme", MakeServer("m", std::string("tok")));
+  PutServer("acme", MakeServer("s", std::nullopt));
+  const domain::Agent a = MakeAgent("a", std::string("tok"), {"s"});
+  PutAgent("acme", a);
+  const domain::Agent b = MakeSelfHostedAgent("b", std::string("tok"));
+  PutAgent("acme", b);
+  domain::Agent both = MakeAgent("both", std::string("tok"));
+  both.llm_config.self_hosted_params =
+      domain::SelfHostedParams{"https://llm.example.com/", std::nullopt, std::string("tok")};
+  PutAgent("acme", both);
+  PutAgent("acme", MakeSelfHostedAgent("other-token", std::string("keep")));
+  PutAgent("acme", MakeAgent("untouched"));
+  PutAgent("globex", MakeAgent("a", std::string("tok")));
+
+  auto stale = store_->Delete("acme", "tok", [] {
+    DeleteRequest r = Force(50'000);
+    r.expected_version = 3;
+    return r;
+  }());
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->outcome, DeleteOutcome::kVersionMismatch);
+  EXPECT_EQ(MustGetAgent("acme", "a")->llm_config.token_id, "tok");
+
+  auto forced = store_->Delete("acme", "tok", Force(50'000));
+  ASSERT_TRUE(forced.ok()) << forced.error().message << " / " << forced.error().internal;
+  EXPECT_EQ(forced->outcome, DeleteOutcome::kDeleted);
+  EXPECT_THAT(forced->referrers, ElementsAre(Referrer{"agent", "a", kLlmTokenField},
+                                             Referrer{"agent", "b", kShTokenField},
+                                             Referrer{"agent", "both", kShTokenField},
+                                             Referrer{"agent", "both", kLlmTokenField},
+                                             Referrer{"mcpServer", "m", kServerTokenField}));
+  EXPECT_FALSE(MustGet("acme", "tok").has_value());
+
+  // Only the reference goes; version + 1 (once, even for two references) and modifiedAt now.
+  domain::Agent want_a = a;
+  want_a.llm_config.token_id.reset();
+  want_a.metadata = {2, 1'000, 50'000};
+  ExpectSameAgent(*MustGetAgent("acme", "a"), want_a);
+  domain::Agent want_b = b;
+  want_b.llm_config.self_hosted_params->authorization_header_token_id.reset();
+  want_b.metadata = {2, 1'000, 50'000};
+  ExpectSameAgent(*MustGetAgent("acme", "b"), want_b);
+  auto got_both = MustGetAgent("acme", "both");
+  EXPECT_FALSE(got_both->llm_config.token_id.has_value());
+  ASSERT_TRUE(got_both->llm_config.self_hosted_params.has_value());
+  EXPECT_FALSE(got_both->llm_config.self_hosted_params->authorization_header_token_id.has_value());
+  EXPECT_EQ(got_both->metadata.version, 2);
+  EXPECT_EQ(MustGetServer("acme", "m")->metadata.version, 2);
+  for (const char* id : {"other-token", "untouched"}) {
+    auto agent = MustGetAgent("acme", id);
+    EXPECT_EQ(agent->metadata.version, 1) << id;
+    EXPECT_EQ(agent->metadata.modified_at_ms, 1'000) << id;
+  }
+  EXPECT_EQ(MustGetAgent("acme", "other-token")
+                ->llm_config.self_hosted_params->authorization_header_token_id,
+            "keep");
+
+  // The other tenant's token of the same id and its referrer are not affected.
+  EXPECT_TRUE(MustGet("globex", "tok").has_value());
+  auto theirs = MustGetAgent("globex", "a");
+  EXPECT_EQ(theirs->llm_config.token_id, "tok");
+  EXPECT_EQ(theirs->metadata.version, 1);
+
+  // The cleared agents write on from their new version.
+  want_a.llm_config.token_id = "keep";
+  ASSERT_TRUE(store_->UpdateAgent("acme", want_a, 2).ok());
+  EXPECT_EQ(MustGetAgent("acme", "a")->metadata.version, 3);
+}
+
+TEST_P(AgentConformance, ReferencedMcpServerIsNotDeletedAndAgentsAreListedWithTheIndex) {
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  PutServer("acme", MakeServer("s2", std::nullopt));
+  domain::Agent x = MakeAgent("x", std::nullopt, {"s2", "s1"});
+  x.mcp_servers.insert(x.mcp_servers.begin(), Predefined("order"));
+  PutAgent("acme", x);
+  PutAgent("acme", MakeAgent("w", std::nullopt, {"s1"}));
+  PutAgent("acme", MakeAgent("y", std::nullopt, {"s2"}));
+
+  auto mismatch = store_->DeleteMcpServer("acme", "s1", Versioned(4));
+  ASSERT_TRUE(mismatch.ok());
+  EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
+
+  auto refused = store_->DeleteMcpServer("acme", "s1", {});
+  ASSERT_TRUE(refused.ok()) << refused.error().message << " / " << refused.error().internal;
+  EXPECT_EQ(refused->outcome, DeleteOutcome::kReferenced);
+  EXPECT_THAT(refused->referrers,
+              ElementsAre(Referrer{"agent", "w", "mcpServers[0].mcpServer.id"},
+                          Referrer{"agent", "x", "mcpServers[2].mcpServer.id"}));
+  EXPECT_TRUE(MustGetServer("acme", "s1").has_value());
+  ExpectSameAgent(*MustGetAgent("acme", "x"), x);
+  EXPECT_EQ(MustGetAgent("acme", "w")->metadata.version, 1);
+
+  // Another tenant's agents never refer to this tenant's servers.
+  auto cross = store_->DeleteMcpServer("globex", "s1", {});
+  ASSERT_TRUE(cross.ok());
+  EXPECT_EQ(cross->outcome, DeleteOutcome::kAbsent);
+}
+
+TEST_P(AgentConformance, ForcedMcpServerDeleteRemovesTheEntryAndKeepsTheRestInOrder) {
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  PutServer("acme", MakeServer("s2", std::nullopt));
+  PutServer("globex", MakeServer("s1", std::nullopt));
+  domain::Agent x = MakeAgent("x", std::nullopt, {"s2", "s1"});
+  x.mcp_servers.insert(x.mcp_servers.begin(), Predefined("order", std::vector<std::string>{"t"}));
+  x.mcp_servers.push_back(Predefined("product"));
+  PutAgent("acme", x);
+  const domain::Agent w = MakeAgent("w", std::nullopt, {"s1"});
+  PutAgent("acme", w);
+  PutAgent("acme", MakeAgent("y", std::nullopt, {"s2"}));
+  PutAgent("globex", MakeAgent("x", std::nullopt, {"s1"}));
+
+  auto forced = store_->DeleteMcpServer("acme", "s1", Force(50'000));
+  ASSERT_TRUE(forced.ok()) << forced.error().message << " / " << forced.error().internal;
+  EXPECT_EQ(forced->outcome, DeleteOutcome::kDeleted);
+  EXPECT_THAT(forced->referrers, ElementsAre(Referrer{"agent", "w", "mcpServers[0].mcpServer.id"},
+                                             Referrer{"agent", "x", "mcpServers[2].mcpServer.id"}));
+  EXPECT_FALSE(MustGetServer("acme", "s1").has_value());
+
+  domain::Agent want_x = x;
+  want_x.mcp_servers = {Predefined("order", std::vector<std::string>{"t"}), Custom("s2"),
+                        Predefined("product")};
+  want_x.metadata = {2, 1'000, 50'000};
+  ExpectSameAgent(*MustGetAgent("acme", "x"), want_x);
+  domain::Agent want_w = w;
+  want_w.mcp_servers.clear();
+  want_w.metadata = {2, 1'000, 50'000};
+  ExpectSameAgent(*MustGetAgent("acme", "w"), want_w);
+  auto y = MustGetAgent("acme", "y");
+  EXPECT_EQ(y->metadata.version, 1);
+  EXPECT_EQ(y->metadata.modified_at_ms, 1'000);
+  EXPECT_TRUE(MustGetServer("globex", "s1").has_value());
+  auto theirs = MustGetAgent("globex", "x");
+  EXPECT_THAT(theirs->mcp_servers, ElementsAre(Custom("s1")));
+  EXPECT_EQ(theirs->metadata.version, 1);
+
+  // The remaining use is found at its new index; a new server of the old id is unused.
+  auto s2 = store_->DeleteMcpServer("acme", "s2", {});
+  ASSERT_TRUE(s2.ok());
+  EXPECT_THAT(s2->referrers, ElementsAre(Referrer{"agent", "x", "mcpServers[1].mcpServer.id"},
+                                         Referrer{"agent", "y", "mcpServers[0].mcpServer.id"}));
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  auto again = store_->DeleteMcpServer("acme", "s1", {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, DeleteOutcome::kDeleted);
+
+  // The cleared agents write on from their new version.
+  ASSERT_TRUE(store_->UpdateAgent("acme", want_x, 2).ok());
+
+  // Forcing the delete of an unused server is an ordinary delete.
+  PutServer("acme", MakeServer("unused", std::nullopt));
+  auto unused = store_->DeleteMcpServer("acme", "unused", Force(60'000));
+  ASSERT_TRUE(unused.ok());
+  EXPECT_EQ(unused->outcome, DeleteOutcome::kDeleted);
+  EXPECT_THAT(unused->referrers, IsEmpty());
+}
+
+TEST_P(AgentConformance, ListFiltersSortsAndPagesOverTheColumns) {
+  Put("acme", MakeToken("tok", "n"));
+  PutServer("acme", MakeServer("s", std::nullopt));
+  domain::Agent a = MakeAgent("a", std::string("tok"), {"s"});
+  a.description = domain::LocalizedText{{"en", "described"}};
+  domain::Agent b = MakeAgent("b");
+  b.enabled = false;
+  b.type = "complaint";
+  domain::Agent c = MakeSelfHostedAgent("c", std::string("tok"));
+  domain::Agent d = MakeAgent("d", std::string("tok"));
+  d.enabled = false;
+  d.llm_config.provider = "anthropic";
+  d.llm_config.model = "claude";
+  for (const domain::Agent* agent : {&c, &a, &d, &b}) PutAgent("acme", *agent);
+  PutAgent("globex", MakeAgent("a"));
+
+  auto list = [&](std::vector<Clause> clauses, std::vector<query::SortKey> sort = {}) {
+    auto page = store_->ListAgents(MakeList("acme", std::move(clauses), std::move(sort)));
+    EXPECT_TRUE(page.ok()) << page.error().message << " / " << page.error().internal;
+    return page.ok() ? AgentIds(*page) : std::vector<std::string>{"<error>"};
+  };
+  using K = Clause::Kind;
+  const FieldType kText = FieldType::kString;
+  EXPECT_THAT(list({}), ElementsAre("a", "b", "c", "d"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {true})}),
+              ElementsAre("a", "c"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {false})}),
+              ElementsAre("b", "d"));
+  EXPECT_THAT(list({McpClause("llmConfig.provider", kText, K::kCompare, {std::string("openai")})}),
+              ElementsAre("a"));
+  EXPECT_THAT(list({McpClause("llmConfig.provider", kText, K::kAnyOf,
+                              {std::string("openai"), std::string("anthropic")})}),
+              ElementsAre("a", "d"));
+  EXPECT_THAT(list({McpClause("llmConfig.provider", kText, K::kRegex, {}, "^SELF")}),
+              ElementsAre("c"));
+  EXPECT_THAT(list({McpClause("llmConfig.model", kText, K::kCompare, {std::string("claude")})}),
+              ElementsAre("d"));
+  EXPECT_THAT(list({McpClause("llmConfig.token.id", kText, K::kCompare, {std::string("tok")})}),
+              ElementsAre("a", "d"));
+  EXPECT_THAT(list({McpClause("llmConfig.token.id", kText, K::kMissing)}), ElementsAre("b", "c"));
+  EXPECT_THAT(list({McpClause("llmConfig.selfHostedParams.authorizationHeaderToken.id", kText,
+                              K::kExists)}),
+              ElementsAre("c"));
+  EXPECT_THAT(list({McpClause("type", kText, K::kCompare, {std::string("complaint")})}),
+              ElementsAre("b"));
+  EXPECT_THAT(list({McpClause("type", kText, K::kMissing)}), ElementsAre("a", "c", "d"));
+  EXPECT_THAT(list({McpClause("enabled", FieldType::kBoolean, K::kCompare, {false}),
+                    McpClause("llmConfig.token.id", kText, K::kExists)}),
+              ElementsAre("d"));
+
+  query::SortKey by_provider;
+  by_provider.field = "llmConfig.provider";
+  query::SortKey enabled_desc;
+  enabled_desc.field = "enabled";
+  enabled_desc.type = FieldType::kBoolean;
+  enabled_desc.descending = true;
+  query::SortKey modified_desc;
+  modified_desc.field = "metadata.modifiedAt";
+  modified_desc.type = FieldType::kTimestamp;
+  modified_desc.descending = true;
+  EXPECT_THAT(list({}, {by_provider}), ElementsAre("d", "b", "a", "c"));
+  EXPECT_THAT(list({}, {enabled_desc}), ElementsAre("a", "c", "b", "d"));
+  ASSERT_TRUE(store_
+                  ->UpdateAgent(
+                      "acme",
+                      [&] {
+                        domain::Agent next = b;
+                        next.metadata.modified_at_ms = 5'000;
+                        return next;
+                      }(),
+                      1)
+                  .ok());
+  EXPECT_THAT(list({}, {modified_desc}), ElementsAre("b", "a", "c", "d"));
+
+  auto page = store_->ListAgents(MakeList("acme", {}, {}, /*limit=*/2, /*offset=*/1,
+                                          /*count_total=*/true));
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(AgentIds(*page), ElementsAre("b", "c"));
+  EXPECT_EQ(page->total, 4);
+  auto beyond = store_->ListAgents(MakeList("acme", {}, {}, 2, 10, true));
+  ASSERT_TRUE(beyond.ok());
+  EXPECT_THAT(AgentIds(*beyond), IsEmpty());
+  EXPECT_EQ(beyond->total, 4);
+  auto regex_page = store_->ListAgents(MakeList(
+      "acme", {McpClause("llmConfig.provider", kText, K::kRegex, {}, "open")}, {}, 1, 1, true));
+  ASSERT_TRUE(regex_page.ok());
+  EXPECT_THAT(AgentIds(*regex_page), ElementsAre("b"));
+  EXPECT_EQ(regex_page->total, 2);
+
+  // A list returns whole agents.
+  ExpectSameAgent(MustListOneAgent("acme", "a"), a);
+  ExpectSameAgent(MustListOneAgent("acme", "c"), c);
+
+  // Fields the agent schema does not have columns for are refused, not guessed.
+  auto unknown = store_->ListAgents(
+      MakeList("acme", {McpClause("name", kText, K::kCompare, {std::string("x")})}));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
+}
+
+// The race of issue 5 for agents: a forced MCP server delete against agent updates on other
+// connections that keep (or add) the server. Afterwards no agent uses the missing server, every
+// successful update is visible, and the versions add up: 1 + successful updates + 1 if the
+// delete removed the agent's entry.
+TEST_P(AgentConformance, ForcedMcpServerDeleteRacingAgentWritesNeverDanglesNorLosesUpdates) {
+  constexpr int kRounds = 8;
+  constexpr int kAgents = 4;
+  constexpr int kUpdatesPerAgent = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string tenant = "race" + std::to_string(round);
+    PutServer(tenant, MakeServer("keep", std::nullopt));
+    PutServer(tenant, MakeServer("srv", std::nullopt));
+    for (int n = 0; n < kAgents; ++n) {
+      // Even agents start with the server and keep it; odd ones start without and add it.
+      PutAgent(tenant, n % 2 == 0
+                           ? MakeAgent("a" + std::to_string(n), std::nullopt, {"keep", "srv"})
+                           : MakeAgent("a" + std::to_string(n), std::nullopt, {"keep"}));
+    }
+    std::latch start(kAgents + 1);
+    std::optional<Result<DeleteResult>> deleted;
+    std::vector<std::string> last_written(kAgents);
+    std::vector<int> successes(kAgents, 0);
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      deleted.emplace(store_->DeleteMcpServer(tenant, "srv", Force(77'000)));
+    });
+    for (int n = 0; n < kAgents; ++n) {
+      threads.emplace_back([&, n] {
+        const std::string id = "a" + std::to_string(n);
+        start.arrive_and_wait();
+        for (int u = 0; u < kUpdatesPerAgent; ++u) {
+          auto current = store_->GetAgent(tenant, id);
+          if (!current.ok() || !current->has_value()) {
+            ++unexpected;
+            return;
+          }
+          domain::Agent next = **current;
+          next.name = {{"en", id + "-update-" + std::to_string(u)}};
+          const bool uses =
+              std::any_of(next.mcp_servers.begin(), next.mcp_servers.end(),
+                          [](const domain::AgentMcpServer& s) { return s.mcp_server_id == "srv"; });
+          if (!uses) next.mcp_servers.push_back(Custom("srv"));
+          next.metadata.modified_at_ms = 2'000 + u;
+          auto written = store_->UpdateAgent(tenant, next, (*current)->metadata.version);
+          if (written.ok()) {
+            last_written[static_cast<std::size_t>(n)] = next.name.at("en");
+            ++successes[static_cast<std::size_t>(n)];
+          } else if (written.error().code == ErrorCode::kConflict) {
+            // The delete removed the entry in between: a visible, retryable failure.
+          } else if (written.error().code == ErrorCode::kInvalidArgument) {
+            // Adding the server after it was deleted: refused, naming the entry.
+            if (written.error().details.empty() ||
+                written.error().details[0].field != "mcpServers[1].mcpServer.id") {
+              ++unexpected;
+            }
+          } else {
+            ADD_FAILURE() << written.error().message << " / " << written.error().internal;
+            ++unexpected;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(unexpected.load(), 0);
+    ASSERT_TRUE(deleted.has_value());
+    ASSERT_TRUE(deleted->ok()) << deleted->error().message << " / " << deleted->error().internal;
+    EXPECT_EQ((*deleted)->outcome, DeleteOutcome::kDeleted);
+    EXPECT_FALSE(MustGetServer(tenant, "srv").has_value());
+    for (int n = 0; n < kAgents; ++n) {
+      const std::string id = "a" + std::to_string(n);
+      auto agent = MustGetAgent(tenant, id);
+      ASSERT_TRUE(agent.has_value());
+      EXPECT_THAT(agent->mcp_servers, ElementsAre(Custom("keep")))
+          << id << " uses the deleted server";
+      const std::string& last = last_written[static_cast<std::size_t>(n)];
+      EXPECT_EQ(agent->name.at("en"), last.empty() ? "Agent" : last)
+          << id << ": a successful update was lost";
+      const bool cleared = std::any_of((*deleted)->referrers.begin(), (*deleted)->referrers.end(),
+                                       [&](const Referrer& r) { return r.id == id; });
+      EXPECT_EQ(agent->metadata.version,
+                1 + successes[static_cast<std::size_t>(n)] + (cleared ? 1 : 0))
+          << id;
+      if (cleared) {
+        EXPECT_EQ(agent->metadata.modified_at_ms, 77'000) << id;
+      }
+    }
+    // No use of the deleted server is left behind: a new server of that id is free to delete.
+    PutServer(tenant, MakeServer("srv", std::nullopt));
+    auto again = store_->DeleteMcpServer(tenant, "srv", {});
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->outcome, DeleteOutcome::kDeleted) << tenant;
+  }
+}
+
+// The same race for the token columns: a forced token delete against agent writes that keep
+// (or add) the token as llmConfig.token.
+TEST_P(AgentConformance, ForcedTokenDeleteRacingAgentWritesNeverDanglesNorLosesUpdates) {
+  constexpr int kRounds = 6;
+  constexpr int kAgents = 4;
+  constexpr int kUpdatesPerAgent = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string tenant = "race" + std::to_string(round);
+    Put(tenant, MakeToken("tok", "n"));
+    for (int n = 0; n < kAgents; ++n) {
+      const std::string id = "a" + std::to_string(n);
+      PutAgent(tenant, n % 2 == 0 ? MakeAgent(id, std::string("tok")) : MakeAgent(id));
+    }
+    std::latch start(kAgents + 1);
+    std::optional<Result<DeleteResult>> deleted;
+    std::vector<std::string> last_written(kAgents);
+    std::vector<int> successes(kAgents, 0);
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      deleted.emplace(store_->Delete(tenant, "tok", Force(77'000)));
+    });
+    for (int n = 0; n < kAgents; ++n) {
+      threads.emplace_back([&, n] {
+        const std::string id = "a" + std::to_string(n);
+        const auto slot = static_cast<std::size_t>(n);
+        start.arrive_and_wait();
+        for (int u = 0; u < kUpdatesPerAgent; ++u) {
+          auto current = store_->GetAgent(tenant, id);
+          if (!current.ok() || !current->has_value()) {
+            ++unexpected;
+            return;
+          }
+          domain::Agent next = **current;
+          next.name = {{"en", id + "-update-" + std::to_string(u)}};
+          next.llm_config.provider = "openai";
+          next.llm_config.token_id = "tok";
+          next.metadata.modified_at_ms = 2'000 + u;
+          auto written = store_->UpdateAgent(tenant, next, (*current)->metadata.version);
+          if (written.ok()) {
+            last_written[slot] = next.name.at("en");
+            ++successes[slot];
+          } else if (written.error().code == ErrorCode::kConflict) {
+            // The delete removed the reference in between.
+          } else if (written.error().code == ErrorCode::kInvalidArgument) {
+            if (written.error().details.empty() ||
+                written.error().details[0].field != kLlmTokenField) {
+              ++unexpected;
+            }
+          } else {
+            ADD_FAILURE() << written.error().message << " / " << written.error().internal;
+            ++unexpected;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(unexpected.load(), 0);
+    ASSERT_TRUE(deleted.has_value());
+    ASSERT_TRUE(deleted->ok()) << deleted->error().message << " / " << deleted->error().internal;
+    EXPECT_EQ((*deleted)->outcome, DeleteOutcome::kDeleted);
+    EXPECT_FALSE(MustGet(tenant, "tok").has_value());
+    for (int n = 0; n < kAgents; ++n) {
+      const std::string id = "a" + std::to_string(n);
+      const auto slot = static_cast<std::size_t>(n);
+      auto agent = MustGetAgent(tenant, id);
+      ASSERT_TRUE(agent.has_value());
+      EXPECT_FALSE(agent->llm_config.token_id.has_value()) << id << " references the deleted token";
+      EXPECT_EQ(agent->name.at("en"), last_written[slot].empty() ? "Agent" : last_written[slot])
+          << id << ": a successful update was lost";
+      const bool cleared = std::any_of((*deleted)->referrers.begin(), (*deleted)->referrers.end(),
+                                       [&](const Referrer& r) { return r.id == id; });
+      EXPECT_EQ(agent->metadata.version, 1 + successes[slot] + (cleared ? 1 : 0)) << id;
+      if (cleared) {
+        EXPECT_EQ(agent->metadata.modified_at_ms, 77'000) << id;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Backends under test
 
 const StoreBackend kBackends[] = {
@@ -1392,6 +2176,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreConformance, ::testing::ValuesIn(kB
 INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreFilters, ::testing::ValuesIn(kBackends), BackendName);
 INSTANTIATE_TEST_SUITE_P(Backends, McpServerConformance, ::testing::ValuesIn(kBackends),
                          BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, AgentConformance, ::testing::ValuesIn(kBackends), BackendName);
 
 }  // namespace
 }  // namespace ts::store

@@ -87,7 +87,7 @@ enum class DeleteOutcome { kDeleted, kAbsent, kVersionMismatch, kReferenced };
 
 // A resource that references the one being deleted, for the 400 of a refused delete.
 struct Referrer {
-  std::string kind;  // "mcpServer" (agents later)
+  std::string kind;  // "mcpServer" or "agent"
   std::string id;
   std::string field;  // the referring field as the API spells it
   friend bool operator==(const Referrer&, const Referrer&) = default;
@@ -127,7 +127,8 @@ class TokenStore {
                               std::int64_t expected_version) = 0;
 
   // Deletes (tenant, id) in one transaction together with what request.references says about
-  // its referrers (MCP servers naming it in config.authorizationHeaderToken). With
+  // its referrers (MCP servers naming it in config.authorizationHeaderToken, agents naming it in
+  // llmConfig.token or llmConfig.selfHostedParams.authorizationHeaderToken). With
   // expected_version, deletes only if it matches (checked before any referrer is looked at).
   // Safe against concurrent referrer writes on any number of replicas: no reference is ever
   // left dangling (the database's foreign keys guarantee it), and a referrer write prepared

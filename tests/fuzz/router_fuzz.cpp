@@ -1,8 +1,10 @@
 // Fuzzes the request handler the server calls, ts::api::ApiRouter::Handle, wired to the real
-// stack: TokenHandlers → TokenService → ValueBarrier (KeyRing::Generate) → SQLite store in a
-// temporary directory (opened once per process), audited through the real file audit log
-// writing to /dev/null. So fuzzed requests reach routing, authentication, the handlers, q
-// compiled to SQL and the store.
+// stack: the token, MCP server and agent handlers → their services → ValueBarrier
+// (KeyRing::Generate) → SQLite store in a temporary directory (opened once per process),
+// audited through the real file audit log writing to /dev/null. So fuzzed requests reach
+// routing, authentication, the handlers, references between resources, `expand`, q compiled
+// to SQL and the store. Tenant acme starts with an MCP server using one of its tokens and an
+// agent using another token and that server.
 //
 // Input: one selector byte, then an HTTP-like request:
 //   METHOD SP TARGET LF {NAME ":" VALUE LF} LF BODY
@@ -11,8 +13,8 @@
 // 3 acme, manage only; 4 tenant beta, read+manage; 5 acme, expired; 6 acme, no scope;
 // 7 acme, read+manage as "bearer   <token>". Seeds start with an ASCII digit, so '1' is 1.
 //
-// Store state is reset after every successful write, so inputs replay the same way: tokens the
-// input created are deleted, seeded tokens it changed or deleted are re-created.
+// Store state is reset after every successful write, so inputs replay the same way: every
+// agent, MCP server and token is deleted and the seeds are planted again.
 //
 // Invariants: no 5xx and no status outside the contract's set; every body is JSON with a JSON
 // Content-Type; error messages are bounded; no response header carries CR, LF or NUL; the
@@ -38,6 +40,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api/agent_handlers.h"
+#include "api/mcp_server_handlers.h"
 #include "api/router.h"
 #include "api/token_handlers.h"
 #include "auth/token_verifier.h"
@@ -48,6 +52,8 @@
 #include "http/message.h"
 #include "service/audit_log.h"
 #include "service/mismatch_throttle.h"
+#include "service/agent_service.h"
+#include "service/mcp_server_service.h"
 #include "service/token_service.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -159,6 +165,10 @@ class Stack {
     service_ = std::make_unique<ts::service::TokenService>(*store_, *barrier_, clock_, *audit_,
                                                            *throttle_);
     handlers_ = std::make_unique<ts::api::TokenHandlers>(*service_);
+    mcp_servers_ = std::make_unique<ts::service::McpServerService>(*store_, clock_, *audit_);
+    mcp_handlers_ = std::make_unique<ts::api::McpServerHandlers>(*mcp_servers_);
+    agents_ = std::make_unique<ts::service::AgentService>(*store_, clock_, *audit_);
+    agent_handlers_ = std::make_unique<ts::api::AgentHandlers>(*agents_);
     ts::auth::VerifierOptions verifier_options;
     verifier_options.key = std::string(kSecret);
     auto verifier = ts::auth::TokenVerifier::Create(std::move(verifier_options));
@@ -167,7 +177,9 @@ class Stack {
     router_ =
         std::make_unique<ts::api::ApiRouter>(*verifier_, clock_, *audit_, [] { return true; });
     router_->AddResource({"tokens", "tokenId", handlers_.get()});
-    for (const Seed& seed : Seeds()) Plant(seed);
+    router_->AddResource({"mcp-servers", "mcpServerId", mcp_handlers_.get()});
+    router_->AddResource({"agents", "agentId", agent_handlers_.get()});
+    PlantAll();
 
     const std::string both = "ai.agent_read ai.agent_manage";
     minted_ = {
@@ -184,6 +196,10 @@ class Stack {
 
   ~Stack() {
     router_.reset();
+    agent_handlers_.reset();
+    agents_.reset();
+    mcp_handlers_.reset();
+    mcp_servers_.reset();
     handlers_.reset();
     service_.reset();
     store_.reset();
@@ -196,13 +212,32 @@ class Stack {
   bool verbose() const { return verbose_; }
   const Minted& minted(unsigned selector) const { return minted_[selector % minted_.size()]; }
 
-  // Undoes a successful write to (tenant, id).
-  void Restore(const std::string& tenant, const std::string& id) {
-    auto deleted = store_->Delete(tenant, id, {});
-    FUZZ_CHECK(deleted.ok(), "resetting the store");
-    for (const Seed& seed : Seeds()) {
-      if (seed.tenant == tenant && seed.id == id) Plant(seed);
+  // Undoes a successful write: empties both tenants and plants the seeds again.
+  void Reset() {
+    for (const char* tenant : {"acme", "beta"}) {
+      ts::store::ListQuery all;
+      all.tenant = tenant;
+      all.sort.push_back({"id", ts::query::FieldType::kString, false});
+      all.limit = 1000;
+      auto agents = store_->ListAgents(all);
+      FUZZ_CHECK(agents.ok(), "listing agents to reset");
+      for (const auto& agent : agents->items) {
+        FUZZ_CHECK(store_->DeleteAgent(tenant, agent.id, {}).ok(), "resetting agents");
+      }
+      ts::store::DeleteRequest force;
+      force.references = ts::store::ReferencePolicy::kRemove;
+      auto servers = store_->ListMcpServers(all);
+      FUZZ_CHECK(servers.ok(), "listing MCP servers to reset");
+      for (const auto& server : servers->items) {
+        FUZZ_CHECK(store_->DeleteMcpServer(tenant, server.id, force).ok(), "resetting servers");
+      }
+      auto tokens = store_->List(all);
+      FUZZ_CHECK(tokens.ok(), "listing tokens to reset");
+      for (const auto& token : tokens->items) {
+        FUZZ_CHECK(store_->Delete(tenant, token.id, force).ok(), "resetting tokens");
+      }
     }
+    PlantAll();
   }
 
  private:
@@ -215,14 +250,45 @@ class Stack {
     FUZZ_CHECK(outcome.result.ok() && outcome.result->created, "planting a seed token");
   }
 
+  void PlantAll() {
+    for (const Seed& seed : Seeds()) Plant(seed);
+    const ts::service::Caller caller{"acme", "seed", "seed"};
+    ts::service::McpServerUpsertCommand server;
+    server.resource.id = "orders";
+    server.resource.name = "Orders MCP";
+    server.resource.enabled = true;
+    server.resource.transport = "streamable_http";
+    server.resource.config.url = "https://mcp.example.com/orders";
+    server.resource.config.authorization_header_name = "Authorization";
+    server.resource.config.authorization_header_token_id = "mcp.github_1";
+    FUZZ_CHECK(mcp_servers_->Upsert(caller, std::move(server)).ok(), "planting an MCP server");
+    ts::service::AgentUpsertCommand agent;
+    agent.resource.id = "complaints";
+    agent.resource.name = {{"en", "Complaints"}};
+    agent.resource.enabled = true;
+    agent.resource.user_prompt = "Handle complaints.";
+    agent.resource.llm_config.provider = "openai";
+    agent.resource.llm_config.model = "gpt-4o";
+    agent.resource.llm_config.temperature_tenths = 3;
+    agent.resource.llm_config.token_id = "openai-key";
+    agent.resource.mcp_servers = {{"custom", "orders", std::nullopt, std::nullopt},
+                                  {"predefined", std::nullopt, "order",
+                                   std::vector<std::string>{"get-order"}}};
+    FUZZ_CHECK(agents_->Upsert(caller, std::move(agent)).ok(), "planting an agent");
+  }
+
   ts::FakeClock clock_{kNowMs};
   std::string dir_;
-  std::unique_ptr<ts::store::TokenStore> store_;
+  std::unique_ptr<ts::store::Store> store_;
   std::unique_ptr<ts::service::AuditLog> audit_;
   std::unique_ptr<ts::crypto::ValueBarrier> barrier_;
   std::unique_ptr<ts::service::MismatchThrottle> throttle_;
   std::unique_ptr<ts::service::TokenService> service_;
   std::unique_ptr<ts::api::TokenHandlers> handlers_;
+  std::unique_ptr<ts::service::McpServerService> mcp_servers_;
+  std::unique_ptr<ts::api::McpServerHandlers> mcp_handlers_;
+  std::unique_ptr<ts::service::AgentService> agents_;
+  std::unique_ptr<ts::api::AgentHandlers> agent_handlers_;
   std::unique_ptr<ts::auth::TokenVerifier> verifier_;
   std::unique_ptr<ts::api::ApiRouter> router_;
   std::vector<Minted> minted_;
@@ -390,7 +456,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (const auto* details = object.if_contains("details")) {
         for (const auto& detail : details->as_array()) {
           const auto& field = detail.as_object().at("field");
-          FUZZ_CHECK(field == "tenant" || field == "tokenId",
+          FUZZ_CHECK(field == "tenant" || field == "tokenId" || field == "mcpServerId" ||
+                         field == "agentId",
                      "an unauthorized caller got past the path checks: " + response.body);
         }
       }
@@ -405,7 +472,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (status < 300 && tenant_path && segments.size() == 5 &&
       (method == "PUT" || method == "PATCH" || method == "DELETE")) {
-    stack->Restore(segments[1], segments[4]);
+    stack->Reset();
   }
   return 0;
 }

@@ -20,7 +20,7 @@ namespace {
 // name is bytea because it may hold any UTF-8, including NUL, which text cannot. key_id holds
 // a uint32 (the master key id of the sealed value; see store/token_store.h). `settings` and
 // `schema_migrations` are tiny global tables (reference tables on Citus).
-constexpr std::array<PgMigration, 2> kMigrations{{
+constexpr std::array<PgMigration, 3> kMigrations{{
     {1, "create tokens and settings",
      R"sql(
 CREATE TABLE tokens (
@@ -75,6 +75,54 @@ CREATE INDEX mcp_servers_by_name     ON mcp_servers (tenant, name, id);
 CREATE INDEX mcp_servers_by_version  ON mcp_servers (tenant, version, id);
 CREATE INDEX mcp_servers_by_created  ON mcp_servers (tenant, created_at, id);
 CREATE INDEX mcp_servers_by_modified ON mcp_servers (tenant, modified_at, id);
+)sql"},
+    {3, "agents, referencing tokens and mcp servers",
+     // docs/design-references.md §3: the fields q and sort use and the two token references are
+     // columns, the rest is one JSON document (store/agent_doc.h), and each custom MCP server an
+     // agent uses is a row of agent_mcp_servers: the foreign-key guard and the index of "who
+     // uses server X". Its rows go with their agent (CASCADE: they are part of the agent, not
+     // referrers of it); the references to tokens and servers are NO ACTION, as in migration
+     // 2. model is bytea like a name (any UTF-8, NUL included); doc is JSON text (the codec
+     // escapes control characters, so it never holds NUL).
+     R"sql(
+CREATE TABLE agents (
+  tenant       text   COLLATE "C" NOT NULL,
+  id           text   COLLATE "C" NOT NULL,
+  enabled      bigint NOT NULL CHECK (enabled IN (0, 1)),
+  type         text   COLLATE "C",
+  provider     text   COLLATE "C" NOT NULL,
+  model        bytea  NOT NULL,
+  llm_token_id text   COLLATE "C",
+  sh_token_id  text   COLLATE "C",
+  doc          text   NOT NULL,
+  version      bigint NOT NULL CHECK (version >= 1),
+  created_at   bigint NOT NULL,
+  modified_at  bigint NOT NULL,
+  PRIMARY KEY (tenant, id),
+  CONSTRAINT agents_llm_token_fk FOREIGN KEY (tenant, llm_token_id)
+    REFERENCES tokens (tenant, id),
+  CONSTRAINT agents_sh_token_fk FOREIGN KEY (tenant, sh_token_id)
+    REFERENCES tokens (tenant, id)
+);
+CREATE INDEX agents_by_llm_token ON agents (tenant, llm_token_id);
+CREATE INDEX agents_by_sh_token  ON agents (tenant, sh_token_id);
+CREATE INDEX agents_by_provider  ON agents (tenant, provider, id);
+CREATE INDEX agents_by_model     ON agents (tenant, model, id);
+CREATE INDEX agents_by_enabled   ON agents (tenant, enabled, id);
+CREATE INDEX agents_by_version   ON agents (tenant, version, id);
+CREATE INDEX agents_by_created   ON agents (tenant, created_at, id);
+CREATE INDEX agents_by_modified  ON agents (tenant, modified_at, id);
+CREATE TABLE agent_mcp_servers (
+  tenant        text COLLATE "C" NOT NULL,
+  agent_id      text COLLATE "C" NOT NULL,
+  mcp_server_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (tenant, agent_id, mcp_server_id),
+  CONSTRAINT agent_mcp_servers_agent_fk FOREIGN KEY (tenant, agent_id)
+    REFERENCES agents (tenant, id) ON DELETE CASCADE,
+  CONSTRAINT agent_mcp_servers_server_fk FOREIGN KEY (tenant, mcp_server_id)
+    REFERENCES mcp_servers (tenant, id)
+);
+CREATE INDEX agent_mcp_servers_by_server ON agent_mcp_servers (tenant, mcp_server_id);
 )sql"},
 }};
 

@@ -35,6 +35,21 @@ constexpr ColumnSpec kMcpServerColumns[] = {
     {"metadata.modifiedAt", "modified_at", ColumnType::kInteger, 10},
 };
 
+// The document (column 10) is selected but not queryable: a list page decodes whole agents.
+constexpr ColumnSpec kAgentColumns[] = {
+    {"id", "id", ColumnType::kText, 0},
+    {"enabled", "enabled", ColumnType::kBoolean, 1},
+    {"type", "type", ColumnType::kText, 2, true},
+    {"llmConfig.provider", "provider", ColumnType::kText, 3},
+    {"llmConfig.model", "model", ColumnType::kBytes, 4},
+    {"llmConfig.token.id", "llm_token_id", ColumnType::kText, 5, true},
+    {"llmConfig.selfHostedParams.authorizationHeaderToken.id", "sh_token_id", ColumnType::kText, 6,
+     true},
+    {"metadata.version", "version", ColumnType::kInteger, 7},
+    {"metadata.createdAt", "created_at", ColumnType::kInteger, 8},
+    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger, 9},
+};
+
 Error WrongType(const ColumnSpec& column) {
   return Error::InvalidField(
       "q", "invalid_value",
@@ -156,6 +171,15 @@ const TableSpec& McpServerTable() {
       "id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
       " created_at, modified_at",
       11, kMcpServerColumns};
+  return kTable;
+}
+
+const TableSpec& AgentTable() {
+  static constexpr TableSpec kTable{
+      "agents",
+      "id, enabled, type, provider, model, llm_token_id, sh_token_id, version, created_at,"
+      " modified_at, doc",
+      11, kAgentColumns};
   return kTable;
 }
 

@@ -48,6 +48,9 @@ const TableSpec& TokenTable();
 // MCP servers select id, name, enabled, type, transport, url, auth_header_name,
 // auth_token_id, version, created_at, modified_at (columns 0..10).
 const TableSpec& McpServerTable();
+// Agents select id, enabled, type, provider, model, llm_token_id, sh_token_id, version,
+// created_at, modified_at, doc (columns 0..10; doc is store/agent_doc.h's document).
+const TableSpec& AgentTable();
 
 struct RegexFilter {
   int column;  // a list column; a NULL there never matches

@@ -6,10 +6,13 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <stdexcept>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "common/log.h"
+#include "store/agent_doc.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_query.h"
@@ -54,7 +57,7 @@ constexpr const char* kTokenVersionSql = "SELECT version FROM tokens WHERE tenan
 // between, and the whole delete runs again on the new state.
 constexpr const char* kDeleteTokenSql =
     "DELETE FROM tokens WHERE tenant = $1 AND id = $2 AND version = $3";
-// Who references a token: the one referring column today (agents will add theirs).
+// Who references a token: MCP servers (one column) and agents (two columns, both reported).
 constexpr const char* kTokenReferrersSql =
     "SELECT id FROM mcp_servers WHERE tenant = $1 AND auth_token_id = $2 ORDER BY id";
 // RETURNING reports exactly the rows this statement changed (READ COMMITTED gives it a newer
@@ -62,6 +65,21 @@ constexpr const char* kTokenReferrersSql =
 constexpr const char* kRemoveTokenReferencesSql =
     "UPDATE mcp_servers SET auth_token_id = NULL, version = version + 1, modified_at = $1"
     " WHERE tenant = $2 AND auth_token_id = $3 RETURNING id";
+constexpr const char* kAgentTokenReferrersSql =
+    "SELECT id, llm_token_id, sh_token_id FROM agents"
+    " WHERE tenant = $1 AND (llm_token_id = $2 OR sh_token_id = $2) ORDER BY id";
+// The agents whose token reference a forced delete removes, locked in id order (as every
+// writer of several agents locks them). Under READ COMMITTED a row updated concurrently is
+// re-read and re-checked after the lock, so the values returned are the ones the removal
+// changes; an agent that gains the reference later fails the token's DELETE (23503).
+constexpr const char* kLockAgentTokenReferrersSql =
+    "SELECT id, llm_token_id, sh_token_id FROM agents"
+    " WHERE tenant = $1 AND (llm_token_id = $2 OR sh_token_id = $2) ORDER BY id FOR UPDATE";
+constexpr const char* kRemoveAgentTokenReferenceSql =
+    "UPDATE agents SET"
+    " llm_token_id = CASE WHEN llm_token_id = $1 THEN NULL ELSE llm_token_id END,"
+    " sh_token_id = CASE WHEN sh_token_id = $1 THEN NULL ELSE sh_token_id END,"
+    " version = version + 1, modified_at = $2 WHERE tenant = $3 AND id = $4";
 constexpr const char* kGetMcpServerSql =
     "SELECT id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
     " created_at, modified_at FROM mcp_servers WHERE tenant = $1 AND id = $2";
@@ -79,12 +97,58 @@ constexpr const char* kMcpServerVersionSql =
     "SELECT version FROM mcp_servers WHERE tenant = $1 AND id = $2";
 constexpr const char* kDeleteMcpServerSql =
     "DELETE FROM mcp_servers WHERE tenant = $1 AND id = $2 AND version = $3";
+// The columns are postgres::AgentTable().select_columns, so AgentFromRow reads both.
+constexpr const char* kGetAgentSql =
+    "SELECT id, enabled, type, provider, model, llm_token_id, sh_token_id, version, created_at,"
+    " modified_at, doc FROM agents WHERE tenant = $1 AND id = $2";
+constexpr const char* kLockAgentSql =
+    "SELECT id, enabled, type, provider, model, llm_token_id, sh_token_id, version, created_at,"
+    " modified_at, doc FROM agents WHERE tenant = $1 AND id = $2 FOR UPDATE";
+constexpr const char* kAgentVersionSql = "SELECT version FROM agents WHERE tenant = $1 AND id = $2";
+constexpr const char* kInsertAgentSql =
+    "INSERT INTO agents (tenant, id, enabled, type, provider, model, llm_token_id, sh_token_id,"
+    " doc, version, created_at, modified_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " ON CONFLICT (tenant, id) DO NOTHING";
+// As kUpdateSql: the version check is part of the UPDATE.
+constexpr const char* kUpdateAgentSql =
+    "UPDATE agents SET enabled = $3, type = $4, provider = $5, model = $6, llm_token_id = $7,"
+    " sh_token_id = $8, doc = $9, modified_at = $10, version = version + 1"
+    " WHERE tenant = $1 AND id = $2 AND version = $11";
+constexpr const char* kDeleteAgentSql =
+    "DELETE FROM agents WHERE tenant = $1 AND id = $2 AND version = $3";
+constexpr const char* kClearAgentServersSql =
+    "DELETE FROM agent_mcp_servers WHERE tenant = $1 AND agent_id = $2";
+constexpr const char* kInsertAgentServerSql =
+    "INSERT INTO agent_mcp_servers (tenant, agent_id, mcp_server_id) VALUES ($1, $2, $3)";
+constexpr const char* kDeleteAgentServerSql =
+    "DELETE FROM agent_mcp_servers WHERE tenant = $1 AND agent_id = $2 AND mcp_server_id = $3";
+constexpr const char* kTokenExistsSql = "SELECT 1 FROM tokens WHERE tenant = $1 AND id = $2";
+constexpr const char* kMcpServerExistsSql =
+    "SELECT 1 FROM mcp_servers WHERE tenant = $1 AND id = $2";
+// Who uses an MCP server, with the documents that say at which index.
+constexpr const char* kMcpServerUsersSql =
+    "SELECT a.id, a.enabled, a.type, a.provider, a.model, a.llm_token_id, a.sh_token_id,"
+    " a.version, a.created_at, a.modified_at, a.doc"
+    " FROM agent_mcp_servers m JOIN agents a ON a.tenant = m.tenant AND a.id = m.agent_id"
+    " WHERE m.tenant = $1 AND m.mcp_server_id = $2 ORDER BY a.id";
+constexpr const char* kMcpServerUserIdsSql =
+    "SELECT agent_id FROM agent_mcp_servers WHERE tenant = $1 AND mcp_server_id = $2"
+    " ORDER BY agent_id";
+constexpr const char* kWriteAgentDocSql =
+    "UPDATE agents SET doc = $1, version = version + 1, modified_at = $2"
+    " WHERE tenant = $3 AND id = $4";
+constexpr std::string_view kAgentKind = "agent";
+constexpr std::string_view kAgentLlmTokenField = "llmConfig.token.id";
+constexpr std::string_view kAgentShTokenField =
+    "llmConfig.selfHostedParams.authorizationHeaderToken.id";
 constexpr std::string_view kMcpServerKind = "mcpServer";
 constexpr std::string_view kMcpServerTokenField = "config.authorizationHeaderToken.id";
 // foreign_key_violation: a reference to a row that does not exist (insert/update of a
 // referrer), or a delete of a row that gained a referrer concurrently.
 constexpr std::string_view kForeignKeyViolation = "23503";
-// How often a delete runs again when concurrent writers changed what it read.
+// How often a delete (or an agent write) runs again when concurrent writers changed what it
+// read.
 constexpr int kDeleteAttempts = 5;
 // Error::internal of a delete attempt that must run again; never leaves this file.
 constexpr std::string_view kRetryDelete = "postgres store: delete raced, run it again";
@@ -328,18 +392,38 @@ class PostgresTokenStore final : public Store {
         }
         std::vector<Referrer> referrers;
         if (request.references == ReferencePolicy::kRefuse) {
+          auto agents = conn.Exec(kAgentTokenReferrersSql, key, true);
+          if (!agents.ok()) return std::move(agents).error();
+          AppendAgentTokenReferrers(*agents, id, referrers);
           auto found = conn.Exec(kTokenReferrersSql, key, true);
           if (!found.ok()) return std::move(found).error();
-          referrers = McpServerReferrers(*found);
+          std::vector<Referrer> servers = McpServerReferrers(*found);
+          referrers.insert(referrers.end(), servers.begin(), servers.end());
           if (!referrers.empty()) {
+            SortReferrers(referrers);
             return DeleteResult{DeleteOutcome::kReferenced, std::move(referrers)};
           }
         } else {
+          // Agents, then MCP servers, then the token: the order in which every writer of
+          // several of these tables locks their rows (agent writes, forced MCP server deletes),
+          // so they do not deadlock on each other; Run retries a deadlock (40P01) anyway.
+          auto agents = conn.Exec(kLockAgentTokenReferrersSql, key, true);
+          if (!agents.ok()) return std::move(agents).error();
+          AppendAgentTokenReferrers(*agents, id, referrers);
+          for (int i = 0; i < agents->rows(); ++i) {
+            const PgParam params[] = {PgParam::Text(id), PgParam::Int8(request.now_ms),
+                                      PgParam::Text(tenant), PgParam::Text(agents->Text(i, 0))};
+            auto cleared = conn.Exec(kRemoveAgentTokenReferenceSql, params, true);
+            if (!cleared.ok()) return std::move(cleared).error();
+            if (cleared->affected() != 1) return RetryDelete();  // locked above: not expected
+          }
           const PgParam params[] = {PgParam::Int8(request.now_ms), PgParam::Text(tenant),
                                     PgParam::Text(id)};
           auto removed = conn.Exec(kRemoveTokenReferencesSql, params, true);
           if (!removed.ok()) return std::move(removed).error();
-          referrers = McpServerReferrers(*removed);
+          std::vector<Referrer> servers = McpServerReferrers(*removed);
+          referrers.insert(referrers.end(), servers.begin(), servers.end());
+          SortReferrers(referrers);
         }
         const PgParam versioned[] = {PgParam::Text(tenant), PgParam::Text(id),
                                      PgParam::Int8(**version)};
@@ -435,9 +519,130 @@ class PostgresTokenStore final : public Store {
         if (request.expected_version && **version != *request.expected_version) {
           return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
         }
+        std::vector<Referrer> referrers;
+        if (request.references == ReferencePolicy::kRefuse) {
+          auto users = conn.Exec(kMcpServerUsersSql, key, true);
+          if (!users.ok()) return std::move(users).error();
+          for (int i = 0; i < users->rows(); ++i) {
+            const domain::Agent agent = AgentFromRow(*users, i);
+            referrers.push_back(
+                Referrer{std::string(kAgentKind), agent.id, McpServerEntryField(agent, id)});
+          }
+          if (!referrers.empty()) {
+            SortReferrers(referrers);
+            return DeleteResult{DeleteOutcome::kReferenced, std::move(referrers)};
+          }
+        } else {
+          auto removed = RemoveMcpServerFromAgents(conn, tenant, id, request.now_ms);
+          if (!removed.ok()) return std::move(removed).error();
+          referrers = std::move(removed).value();
+        }
         const PgParam versioned[] = {PgParam::Text(tenant), PgParam::Text(id),
                                      PgParam::Int8(**version)};
         auto deleted = conn.Exec(kDeleteMcpServerSql, versioned, true);
+        if (!deleted.ok()) return std::move(deleted).error();
+        if (deleted->affected() != 1) return RetryDelete();
+        return DeleteResult{DeleteOutcome::kDeleted, std::move(referrers)};
+      });
+    });
+  }
+
+  Result<std::optional<domain::Agent>> GetAgent(std::string_view tenant,
+                                                std::string_view id) override {
+    using Out = std::optional<domain::Agent>;
+    return NoThrow("get agent", [&]() -> Result<Out> {
+      const PgParam params[] = {PgParam::Text(tenant), PgParam::Text(id)};
+      return Run<Out>("get agent", Retry::kIdempotent, [&](PgConnection& conn) -> Result<Out> {
+        auto result = conn.Exec(kGetAgentSql, params, true);
+        if (!result.ok()) return std::move(result).error();
+        if (result->rows() == 0) return Out();
+        return Out(AgentFromRow(*result, 0));
+      });
+    });
+  }
+
+  Result<Page<domain::Agent>> ListAgents(const ListQuery& query) override {
+    return NoThrow("list agents", [&]() -> Result<Page<domain::Agent>> {
+      return ListRows<domain::Agent>(query, postgres::AgentTable(), AgentFromRow);
+    });
+  }
+
+  // One transaction: the id is free, every reference exists (checked in ReferencesOf order so
+  // the error names the first missing one), then the row and its agent_mcp_servers rows. The
+  // foreign keys decide in the end; WriteAgentRepeatedly turns their verdict on a reference
+  // deleted after the check into a precise error.
+  Result<void> InsertAgent(std::string_view tenant, const domain::Agent& agent) override {
+    return NoThrow("insert agent", [&]() -> Result<void> {
+      std::vector<PgParam> row = AgentColumns(tenant, agent);
+      row.push_back(PgParam::Int8(agent.metadata.version));
+      row.push_back(PgParam::Int8(agent.metadata.created_at_ms));
+      row.push_back(PgParam::Int8(agent.metadata.modified_at_ms));
+      return WriteAgentRepeatedly("insert agent", [&](PgConnection& conn) -> Result<void> {
+        const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(agent.id)};
+        auto existing = ReadVersion(conn, kAgentVersionSql, key);
+        if (!existing.ok()) return std::move(existing).error();
+        if (existing->has_value()) return Error::Conflict("An agent with this id already exists");
+        if (auto present = CheckAgentReferences(conn, tenant, agent); !present.ok()) {
+          return present;
+        }
+        auto inserted = conn.Exec(kInsertAgentSql, row, true);
+        if (!inserted.ok()) {
+          if (conn.last_sqlstate() == "23505") {
+            return Error::Conflict("An agent with this id already exists");
+          }
+          return std::move(inserted).error();
+        }
+        if (inserted->affected() != 1) {
+          return Error::Conflict("An agent with this id already exists");
+        }
+        return ReplaceAgentMcpServers(conn, tenant, agent);
+      });
+    });
+  }
+
+  // As InsertAgent; the version is read first so that a stale write is kConflict whatever its
+  // references, and the UPDATE checks it again atomically.
+  Result<void> UpdateAgent(std::string_view tenant, const domain::Agent& updated,
+                           std::int64_t expected_version) override {
+    return NoThrow("update agent", [&]() -> Result<void> {
+      std::vector<PgParam> row = AgentColumns(tenant, updated);
+      row.push_back(PgParam::Int8(updated.metadata.modified_at_ms));
+      row.push_back(PgParam::Int8(expected_version));
+      return WriteAgentRepeatedly("update agent", [&](PgConnection& conn) -> Result<void> {
+        const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(updated.id)};
+        auto current = ReadVersion(conn, kAgentVersionSql, key);
+        if (!current.ok()) return std::move(current).error();
+        if (!current->has_value() || **current != expected_version) {
+          return Error::Conflict("The agent was changed or deleted concurrently");
+        }
+        if (auto present = CheckAgentReferences(conn, tenant, updated); !present.ok()) {
+          return present;
+        }
+        auto result = conn.Exec(kUpdateAgentSql, row, true);
+        if (!result.ok()) return std::move(result).error();
+        if (result->affected() != 1) {
+          return Error::Conflict("The agent was changed or deleted concurrently");
+        }
+        return ReplaceAgentMcpServers(conn, tenant, updated);
+      });
+    });
+  }
+
+  // Nothing references an agent; its agent_mcp_servers rows go with it (ON DELETE CASCADE).
+  Result<DeleteResult> DeleteAgent(std::string_view tenant, std::string_view id,
+                                   const DeleteRequest& request) override {
+    return NoThrow("delete agent", [&]() -> Result<DeleteResult> {
+      return DeleteRepeatedly("delete agent", [&](PgConnection& conn) -> Result<DeleteResult> {
+        const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(id)};
+        auto version = ReadVersion(conn, kAgentVersionSql, key);
+        if (!version.ok()) return std::move(version).error();
+        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
+        if (request.expected_version && **version != *request.expected_version) {
+          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+        }
+        const PgParam versioned[] = {PgParam::Text(tenant), PgParam::Text(id),
+                                     PgParam::Int8(**version)};
+        auto deleted = conn.Exec(kDeleteAgentSql, versioned, true);
         if (!deleted.ok()) return std::move(deleted).error();
         if (deleted->affected() != 1) return RetryDelete();
         return DeleteResult{DeleteOutcome::kDeleted, {}};
@@ -629,6 +834,122 @@ class PostgresTokenStore final : public Store {
     return server;
   }
 
+  // Rows of postgres::AgentTable().select_columns (and of kGetAgentSql, kLockAgentSql,
+  // kMcpServerUsersSql). A document this code cannot read throws, like a malformed column does;
+  // NoThrow reports it as kInternal.
+  static domain::Agent AgentFromRow(const PgResult& result, int row) {
+    domain::Agent agent;
+    agent.id = result.Text(row, 0);
+    agent.enabled = result.Int8(row, 1) != 0;
+    if (!result.IsNull(row, 2)) agent.type = result.Text(row, 2);
+    domain::LlmConfig& llm = agent.llm_config;
+    llm.provider = result.Text(row, 3);
+    llm.model = result.Text(row, 4);
+    if (!result.IsNull(row, 5)) llm.token_id = result.Text(row, 5);
+    // DecodeAgentDoc keeps this column's token id when it fills in the rest of the params.
+    if (!result.IsNull(row, 6)) {
+      llm.self_hosted_params = domain::SelfHostedParams{{}, std::nullopt, result.Text(row, 6)};
+    }
+    agent.metadata.version = result.Int8(row, 7);
+    agent.metadata.created_at_ms = result.Int8(row, 8);
+    agent.metadata.modified_at_ms = result.Int8(row, 9);
+    if (auto decoded = DecodeAgentDoc(result.Bytes(row, 10), agent); !decoded.ok()) {
+      throw std::runtime_error("agent " + agent.id + ": " + decoded.error().internal);
+    }
+    return agent;
+  }
+
+  // $1..$9 of kInsertAgentSql and kUpdateAgentSql: tenant, id, enabled, type, provider, model,
+  // llm_token_id, sh_token_id, doc.
+  static std::vector<PgParam> AgentColumns(std::string_view tenant, const domain::Agent& agent) {
+    const domain::LlmConfig& llm = agent.llm_config;
+    std::optional<std::string> sh_token_id;
+    if (llm.self_hosted_params) sh_token_id = llm.self_hosted_params->authorization_header_token_id;
+    return {PgParam::Text(tenant),
+            PgParam::Text(agent.id),
+            PgParam::Int8(agent.enabled ? 1 : 0),
+            PgParam::OptionalText(agent.type),
+            PgParam::Text(llm.provider),
+            PgParam::Bytea(std::string_view(llm.model)),
+            PgParam::OptionalText(llm.token_id),
+            PgParam::OptionalText(sh_token_id),
+            PgParam::Text(EncodeAgentDoc(agent))};
+  }
+
+  // kInvalidArgument naming the first reference, in domain::ReferencesOf order, whose target
+  // is not in the tenant. Only for the precise error: the foreign keys are the guarantee.
+  static Result<void> CheckAgentReferences(PgConnection& conn, std::string_view tenant,
+                                           const domain::Agent& agent) {
+    for (const domain::AgentReference& reference : domain::ReferencesOf(agent)) {
+      const bool token = reference.target == domain::AgentReference::Target::kToken;
+      const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(reference.id)};
+      auto found = conn.Exec(token ? kTokenExistsSql : kMcpServerExistsSql, key, true);
+      if (!found.ok()) return std::move(found).error();
+      if (found->rows() == 0) {
+        return Error::InvalidField(reference.field, "notFound",
+                                   reference.field +
+                                       (token ? " names a token" : " names an MCP server") +
+                                       " that does not exist");
+      }
+    }
+    return Ok();
+  }
+
+  // The agent's agent_mcp_servers rows become its custom entries.
+  static Result<void> ReplaceAgentMcpServers(PgConnection& conn, std::string_view tenant,
+                                             const domain::Agent& agent) {
+    const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(agent.id)};
+    if (auto cleared = conn.Exec(kClearAgentServersSql, key, true); !cleared.ok()) {
+      return std::move(cleared).error();
+    }
+    for (const domain::AgentMcpServer& server : agent.mcp_servers) {
+      if (!server.mcp_server_id) continue;
+      const PgParam row[] = {PgParam::Text(tenant), PgParam::Text(agent.id),
+                             PgParam::Text(*server.mcp_server_id)};
+      if (auto inserted = conn.Exec(kInsertAgentServerSql, row, true); !inserted.ok()) {
+        return std::move(inserted).error();
+      }
+    }
+    return Ok();
+  }
+
+  // The forced part of an MCP server delete: each agent using the server, locked (in id order,
+  // like every writer of several agents), loses the entry from its document, with version + 1
+  // and modifiedAt now, and its agent_mcp_servers row. An agent whose concurrent update dropped
+  // the entry before the lock is left alone; one that gained it after the lookup makes the
+  // server's DELETE fail its foreign key, and the whole delete runs again.
+  static Result<std::vector<Referrer>> RemoveMcpServerFromAgents(PgConnection& conn,
+                                                                 std::string_view tenant,
+                                                                 std::string_view server_id,
+                                                                 std::int64_t now_ms) {
+    const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(server_id)};
+    auto users = conn.Exec(kMcpServerUserIdsSql, key, true);
+    if (!users.ok()) return std::move(users).error();
+    std::vector<Referrer> referrers;
+    for (int i = 0; i < users->rows(); ++i) {
+      const std::string agent_id = users->Text(i, 0);
+      const PgParam agent_key[] = {PgParam::Text(tenant), PgParam::Text(agent_id)};
+      auto locked = conn.Exec(kLockAgentSql, agent_key, true);
+      if (!locked.ok()) return std::move(locked).error();
+      if (locked->rows() == 0) continue;  // deleted meanwhile, with its rows
+      domain::Agent agent = AgentFromRow(*locked, 0);
+      std::string field = McpServerEntryField(agent, server_id);
+      if (!RemoveMcpServerEntry(agent, server_id)) continue;
+      const PgParam written[] = {PgParam::Text(EncodeAgentDoc(agent)), PgParam::Int8(now_ms),
+                                 PgParam::Text(tenant), PgParam::Text(agent_id)};
+      if (auto updated = conn.Exec(kWriteAgentDocSql, written, true); !updated.ok()) {
+        return std::move(updated).error();
+      }
+      const PgParam row[] = {PgParam::Text(tenant), PgParam::Text(agent_id),
+                             PgParam::Text(server_id)};
+      if (auto unlinked = conn.Exec(kDeleteAgentServerSql, row, true); !unlinked.ok()) {
+        return std::move(unlinked).error();
+      }
+      referrers.push_back(Referrer{std::string(kAgentKind), agent_id, std::move(field)});
+    }
+    return referrers;
+  }
+
   // The list of any resource: `table` decides the SQL, `decode` turns a row into an item.
   template <typename Item, typename Decode>
   Result<Page<Item>> ListRows(const ListQuery& query, const postgres::TableSpec& table,
@@ -751,6 +1072,48 @@ class PostgresTokenStore final : public Store {
     std::sort(referrers.begin(), referrers.end(),
               [](const Referrer& a, const Referrer& b) { return a.id < b.id; });
     return referrers;
+  }
+
+  // Agents referencing token `token_id` (rows of kAgentTokenReferrersSql), one referrer per
+  // referring field.
+  static void AppendAgentTokenReferrers(const PgResult& rows, std::string_view token_id,
+                                        std::vector<Referrer>& referrers) {
+    for (int i = 0; i < rows.rows(); ++i) {
+      if (!rows.IsNull(i, 1) && rows.Bytes(i, 1) == token_id) {
+        referrers.push_back(
+            Referrer{std::string(kAgentKind), rows.Text(i, 0), std::string(kAgentLlmTokenField)});
+      }
+      if (!rows.IsNull(i, 2) && rows.Bytes(i, 2) == token_id) {
+        referrers.push_back(
+            Referrer{std::string(kAgentKind), rows.Text(i, 0), std::string(kAgentShTokenField)});
+      }
+    }
+  }
+
+  // The order DeleteResult promises: kind, id, field.
+  static void SortReferrers(std::vector<Referrer>& referrers) {
+    std::sort(referrers.begin(), referrers.end(), [](const Referrer& a, const Referrer& b) {
+      return std::tie(a.kind, a.id, a.field) < std::tie(b.kind, b.id, b.field);
+    });
+  }
+
+  // Runs an agent write in a transaction. A reference whose target a concurrent delete removed
+  // between the check and the write fails a foreign key (23503); the write then runs again, so
+  // its check sees the target gone and names the field.
+  template <typename Attempt>
+  Result<void> WriteAgentRepeatedly(std::string_view what, Attempt&& attempt) {
+    for (int i = 1;; ++i) {
+      bool raced = false;
+      auto result = Run<void>(what, Retry::kNever, [&](PgConnection& conn) {
+        auto done = InTransaction<void>(conn, "BEGIN", [&] { return attempt(conn); });
+        raced = !done.ok() && conn.last_sqlstate() == kForeignKeyViolation;
+        return done;
+      });
+      if (result.ok() || !raced) return result;
+      if (i == kDeleteAttempts) {
+        return Error::Conflict("The agent's references kept changing concurrently; retry");
+      }
+    }
   }
 
   // Runs `attempt` in a transaction until it commits or fails for a reason other than a race:

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "domain/agent.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_query.h"
 #include "support/pg_test_server.h"
@@ -135,7 +136,7 @@ class PostgresStoreTest : public ::testing::Test {
   }
 
   ts::pgtest::ScopedTestDatabase database_;
-  std::unique_ptr<TokenStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
 TEST_F(PostgresStoreTest, ReplicasOpeningTogetherMigrateOnce) {
@@ -191,6 +192,63 @@ TEST_F(PostgresStoreTest, TenantLeadsThePrimaryKeyAndEveryIndex) {
                     " WHERE attrelid = 'tokens'::regclass AND attname IN ('tenant', 'id')"
                     " ORDER BY 1"),
               ElementsAre("id:C", "tenant:C"));
+}
+
+TEST_F(PostgresStoreTest, AgentTablesLeadWithTenantAndKeepKeysInByteOrder) {
+  const auto first_columns = Query(
+      "SELECT i.relname || ':' || a.attname FROM pg_index x"
+      " JOIN pg_class i ON i.oid = x.indexrelid"
+      " JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]"
+      " WHERE x.indrelid IN ('agents'::regclass, 'agent_mcp_servers'::regclass)"
+      " ORDER BY (i.relname || ':' || a.attname) COLLATE \"C\"");
+  EXPECT_THAT(
+      first_columns,
+      ElementsAre("agent_mcp_servers_by_server:tenant", "agent_mcp_servers_pkey:tenant",
+                  "agents_by_created:tenant", "agents_by_enabled:tenant",
+                  "agents_by_llm_token:tenant", "agents_by_model:tenant",
+                  "agents_by_modified:tenant", "agents_by_provider:tenant",
+                  "agents_by_sh_token:tenant", "agents_by_version:tenant", "agents_pkey:tenant"));
+  EXPECT_THAT(
+      Query("SELECT attrelid::regclass::text || '.' || attname || ':' || coalesce(collname, '-')"
+            " FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation"
+            " WHERE attrelid IN ('agents'::regclass, 'agent_mcp_servers'::regclass)"
+            " AND attname IN ('tenant', 'id', 'agent_id', 'mcp_server_id', 'provider',"
+            " 'llm_token_id', 'sh_token_id')"
+            " ORDER BY (attrelid::regclass::text || '.' || attname) COLLATE \"C\""),
+      ElementsAre("agent_mcp_servers.agent_id:C", "agent_mcp_servers.mcp_server_id:C",
+                  "agent_mcp_servers.tenant:C", "agents.id:C", "agents.llm_token_id:C",
+                  "agents.provider:C", "agents.sh_token_id:C", "agents.tenant:C"));
+}
+
+TEST_F(PostgresStoreTest, AgentModelsMayHoldAnyBytesAndACorruptDocumentIsInternal) {
+  domain::Agent agent;
+  agent.id = "a";
+  agent.name = {{"en", std::string("n\0m", 3)}};
+  agent.user_prompt = "p";
+  agent.llm_config.provider = "emporix_openai";
+  agent.llm_config.model = std::string("m\0x", 3);
+  agent.metadata = {1, 1'000, 1'000};
+  auto inserted = store_->InsertAgent("acme", agent);
+  ASSERT_TRUE(inserted.ok()) << inserted.error().internal;
+  auto got = store_->GetAgent("acme", "a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->llm_config.model, agent.llm_config.model);
+  EXPECT_EQ((*got)->name, agent.name);
+  using Kind = query::Clause::Kind;
+  auto by_model = store_->ListAgents(MakeList(
+      "acme", {Clause("llmConfig.model", Kind::kCompare, agent.llm_config.model)}, 10, 0, true));
+  ASSERT_TRUE(by_model.ok()) << by_model.error().internal;
+  ASSERT_EQ(by_model->items.size(), 1u);
+  EXPECT_EQ(by_model->items[0].id, "a");
+
+  // A document this code did not write is a corrupt row: 500, never a half-filled agent.
+  Query("UPDATE agents SET doc = '{\"v\": 2}' WHERE id = 'a'");
+  auto corrupt = store_->GetAgent("acme", "a");
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error().code, ErrorCode::kInternal);
+  auto listed = store_->ListAgents(MakeList("acme", {}, 10, 0, false));
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().code, ErrorCode::kInternal);
 }
 
 TEST_F(PostgresStoreTest, NamesMayHoldAnyBytesAndOddLiteralsMatchNothing) {

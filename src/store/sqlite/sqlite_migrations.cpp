@@ -14,7 +14,7 @@ namespace {
 // always filters by tenant, stays inside one tenant's key range. BINARY collation makes text order
 // bytewise (UTF-8 code units), as the API promises. STRICT makes SQLite reject values of the wrong
 // type instead of storing them.
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "create tokens",
      R"sql(
 CREATE TABLE tokens (
@@ -86,6 +86,48 @@ CREATE INDEX mcp_servers_by_name      ON mcp_servers (tenant, name, id);
 CREATE INDEX mcp_servers_by_version   ON mcp_servers (tenant, version, id);
 CREATE INDEX mcp_servers_by_created   ON mcp_servers (tenant, created_at, id);
 CREATE INDEX mcp_servers_by_modified  ON mcp_servers (tenant, modified_at, id);
+)sql"},
+    {4, "agents, referencing tokens and mcp servers",
+     // Queried fields and token references are columns (compiled q and sort, foreign keys);
+     // the rest is one JSON document (store/agent_doc.h) that no SQL looks into. Each custom
+     // MCP server an agent uses is a row of agent_mcp_servers: its foreign key refuses a
+     // dangling reference, its index answers "who uses server X". Token references are NO
+     // ACTION for the reason given in migration 3.
+     R"sql(
+CREATE TABLE agents (
+  tenant       TEXT    NOT NULL COLLATE BINARY,
+  id           TEXT    NOT NULL COLLATE BINARY,
+  enabled      INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  type         TEXT    COLLATE BINARY,
+  provider     TEXT    NOT NULL COLLATE BINARY,
+  model        TEXT    NOT NULL COLLATE BINARY,
+  llm_token_id TEXT    COLLATE BINARY,
+  sh_token_id  TEXT    COLLATE BINARY,
+  doc          TEXT    NOT NULL,
+  version      INTEGER NOT NULL CHECK (version >= 1),
+  created_at   INTEGER NOT NULL,
+  modified_at  INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id),
+  FOREIGN KEY (tenant, llm_token_id) REFERENCES tokens (tenant, id),
+  FOREIGN KEY (tenant, sh_token_id) REFERENCES tokens (tenant, id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX agents_by_llm_token ON agents (tenant, llm_token_id);
+CREATE INDEX agents_by_sh_token  ON agents (tenant, sh_token_id);
+CREATE INDEX agents_by_provider  ON agents (tenant, provider, id);
+CREATE INDEX agents_by_model     ON agents (tenant, model, id);
+CREATE INDEX agents_by_enabled   ON agents (tenant, enabled, id);
+CREATE INDEX agents_by_version   ON agents (tenant, version, id);
+CREATE INDEX agents_by_created   ON agents (tenant, created_at, id);
+CREATE INDEX agents_by_modified  ON agents (tenant, modified_at, id);
+CREATE TABLE agent_mcp_servers (
+  tenant        TEXT NOT NULL COLLATE BINARY,
+  agent_id      TEXT NOT NULL COLLATE BINARY,
+  mcp_server_id TEXT NOT NULL COLLATE BINARY,
+  PRIMARY KEY (tenant, agent_id, mcp_server_id),
+  FOREIGN KEY (tenant, agent_id) REFERENCES agents (tenant, id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant, mcp_server_id) REFERENCES mcp_servers (tenant, id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX agent_mcp_servers_by_server ON agent_mcp_servers (tenant, mcp_server_id);
 )sql"},
 }};
 

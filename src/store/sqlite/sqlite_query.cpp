@@ -31,6 +31,20 @@ constexpr ColumnSpec kMcpServerColumns[] = {
     {"metadata.modifiedAt", "modified_at", ColumnType::kInteger},
 };
 
+constexpr ColumnSpec kAgentColumns[] = {
+    {"id", "id", ColumnType::kText},
+    {"enabled", "enabled", ColumnType::kBoolean},
+    {"type", "type", ColumnType::kText, true},
+    {"llmConfig.provider", "provider", ColumnType::kText},
+    {"llmConfig.model", "model", ColumnType::kText},
+    {"llmConfig.token.id", "llm_token_id", ColumnType::kText, true},
+    {"llmConfig.selfHostedParams.authorizationHeaderToken.id", "sh_token_id", ColumnType::kText,
+     true},
+    {"metadata.version", "version", ColumnType::kInteger},
+    {"metadata.createdAt", "created_at", ColumnType::kInteger},
+    {"metadata.modifiedAt", "modified_at", ColumnType::kInteger},
+};
+
 // Converts a literal to the column's storage type; a mismatch is refused rather than left to
 // SQLite's cross-type comparison rules (where every integer sorts before every text).
 Result<SqlParam> ToParam(const ColumnSpec& column, const query::Literal& literal) {
@@ -144,6 +158,15 @@ const TableSpec& McpServerTable() {
       "id, name, enabled, type, transport, url, auth_header_name, auth_token_id, version,"
       " created_at, modified_at",
       kMcpServerColumns};
+  return kTable;
+}
+
+const TableSpec& AgentTable() {
+  static constexpr TableSpec kTable{
+      "agents",
+      "id, enabled, type, provider, model, llm_token_id, sh_token_id, doc, version, created_at,"
+      " modified_at",
+      kAgentColumns};
   return kTable;
 }
 

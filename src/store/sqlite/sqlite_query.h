@@ -39,6 +39,7 @@ struct TableSpec {
 
 const TableSpec& TokenTable();
 const TableSpec& McpServerTable();
+const TableSpec& AgentTable();
 
 struct CompiledList {
   // SELECT <table.select_columns> ... ORDER BY ... LIMIT ? OFFSET ?

@@ -8,17 +8,23 @@
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <exception>
 #include <initializer_list>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "common/clock.h"
+#include "store/agent_doc.h"
 #include "store/sqlite/re2_search.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_migrations.h"
@@ -70,6 +76,41 @@ constexpr const char* kUpdateMcpServerSql =
 constexpr const char* kMcpServerVersionSql =
     "SELECT version FROM mcp_servers WHERE tenant = ? AND id = ?";
 constexpr const char* kDeleteMcpServerSql = "DELETE FROM mcp_servers WHERE tenant = ? AND id = ?";
+// The columns of sqlite::AgentTable().select_columns, in that order (AgentFromRow).
+constexpr const char* kGetAgentSql =
+    "SELECT id, enabled, type, provider, model, llm_token_id, sh_token_id, doc, version,"
+    " created_at, modified_at FROM agents WHERE tenant = ? AND id = ?";
+constexpr const char* kInsertAgentSql =
+    "INSERT INTO agents (tenant, id, enabled, type, provider, model, llm_token_id, sh_token_id,"
+    " doc, version, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kUpdateAgentSql =
+    "UPDATE agents SET enabled = ?, type = ?, provider = ?, model = ?, llm_token_id = ?,"
+    " sh_token_id = ?, doc = ?, modified_at = ?, version = version + 1"
+    " WHERE tenant = ? AND id = ? AND version = ?";
+constexpr const char* kAgentVersionSql = "SELECT version FROM agents WHERE tenant = ? AND id = ?";
+constexpr const char* kDeleteAgentSql = "DELETE FROM agents WHERE tenant = ? AND id = ?";
+constexpr const char* kClearAgentMcpServersSql =
+    "DELETE FROM agent_mcp_servers WHERE tenant = ? AND agent_id = ?";
+constexpr const char* kInsertAgentMcpServerSql =
+    "INSERT INTO agent_mcp_servers (tenant, agent_id, mcp_server_id) VALUES (?, ?, ?)";
+constexpr const char* kTokenAgentReferrersSql =
+    "SELECT id, llm_token_id, sh_token_id FROM agents"
+    " WHERE tenant = ?1 AND (llm_token_id = ?2 OR sh_token_id = ?2) ORDER BY id";
+constexpr const char* kRemoveAgentTokenReferencesSql =
+    "UPDATE agents SET"
+    " llm_token_id = CASE WHEN llm_token_id = ?2 THEN NULL ELSE llm_token_id END,"
+    " sh_token_id = CASE WHEN sh_token_id = ?2 THEN NULL ELSE sh_token_id END,"
+    " version = version + 1, modified_at = ?3"
+    " WHERE tenant = ?1 AND (llm_token_id = ?2 OR sh_token_id = ?2)";
+constexpr const char* kMcpServerAgentReferrersSql =
+    "SELECT a.id, a.doc FROM agent_mcp_servers m JOIN agents a"
+    " ON a.tenant = m.tenant AND a.id = m.agent_id"
+    " WHERE m.tenant = ? AND m.mcp_server_id = ? ORDER BY a.id";
+constexpr const char* kRewriteAgentDocSql =
+    "UPDATE agents SET doc = ?, version = version + 1, modified_at = ? WHERE tenant = ? AND id = ?";
+constexpr const char* kRemoveMcpServerUsesSql =
+    "DELETE FROM agent_mcp_servers WHERE tenant = ? AND mcp_server_id = ?";
+constexpr std::string_view kAgentKind = "agent";
 constexpr std::string_view kMcpServerKind = "mcpServer";
 constexpr std::string_view kMcpServerTokenField = "config.authorizationHeaderToken.id";
 constexpr const char* kGetSettingSql = "SELECT value FROM settings WHERE name = ?";
@@ -93,12 +134,6 @@ constexpr const char* kSwapSealedSql =
 constexpr const char* kCountByKeyIdSql = "SELECT key_id, count(*) FROM tokens GROUP BY key_id";
 // Reads the file (a bare SELECT 1 would not), so a broken database shows up in Ping.
 constexpr const char* kPingSql = "SELECT max(version) FROM schema_migrations";
-
-std::int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Every public entry point runs inside this, so an exception (std::bad_alloc, std::system_error
 // from a mutex) becomes an Error instead of crossing the module boundary.
@@ -141,6 +176,11 @@ Error MissingToken(std::string_view field) {
                              std::string(field) + " names a token that does not exist");
 }
 
+Error MissingMcpServer(std::string_view field) {
+  return Error::InvalidField(std::string(field), "notFound",
+                             std::string(field) + " names an MCP server that does not exist");
+}
+
 // The version of (tenant, id) in `version_sql`'s table, or nullopt if absent.
 Result<std::optional<std::int64_t>> ReadVersion(SqliteConnection& conn, const char* version_sql,
                                                 std::string_view tenant, std::string_view id) {
@@ -153,6 +193,22 @@ Result<std::optional<std::int64_t>> ReadVersion(SqliteConnection& conn, const ch
   if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
   if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "read version");
   return std::optional<std::int64_t>(stmt.ColumnInt64(0));
+}
+
+// The outcome of a delete that ends before touching anything: the row is absent, or its
+// version is not the expected one. nullopt: go on and delete.
+Result<std::optional<DeleteResult>> DeleteEarlyOutcome(SqliteConnection& conn,
+                                                       const char* version_sql,
+                                                       std::string_view tenant,
+                                                       std::string_view id,
+                                                       const DeleteRequest& request) {
+  auto version = ReadVersion(conn, version_sql, tenant, id);
+  if (!version.ok()) return std::move(version).error();
+  if (!version->has_value()) return std::optional(DeleteResult{DeleteOutcome::kAbsent, {}});
+  if (request.expected_version && **version != *request.expected_version) {
+    return std::optional(DeleteResult{DeleteOutcome::kVersionMismatch, {}});
+  }
+  return std::optional<DeleteResult>();
 }
 
 // Runs a statement that returns nothing, binding tenant/id style text parameters in order.
@@ -194,6 +250,44 @@ domain::McpServer McpServerFromRow(const BoundStatement& row) {
   server.metadata.created_at_ms = row.ColumnInt64(9);
   server.metadata.modified_at_ms = row.ColumnInt64(10);
   return server;
+}
+
+// Binds an agent's column fields to parameters first .. first + 6, in the column order of
+// kInsertAgentSql and kUpdateAgentSql (enabled .. doc). `doc` is EncodeAgentDoc(agent), owned by
+// the caller until the statement ran (text is bound without a copy).
+void BindAgentFields(BoundStatement& stmt, int first, const domain::Agent& agent,
+                     const std::string& doc) {
+  stmt.BindInt64(first, agent.enabled ? 1 : 0);
+  stmt.BindOptionalText(first + 1, agent.type);
+  stmt.BindText(first + 2, agent.llm_config.provider);
+  stmt.BindText(first + 3, agent.llm_config.model);
+  stmt.BindOptionalText(first + 4, agent.llm_config.token_id);
+  static const std::optional<std::string> kAbsent;
+  const auto& params = agent.llm_config.self_hosted_params;
+  // A reference, not a copy: text is bound without a copy.
+  stmt.BindOptionalText(first + 5, params ? params->authorization_header_token_id : kAbsent);
+  stmt.BindText(first + 6, doc);
+}
+
+Result<domain::Agent> AgentFromRow(const BoundStatement& row) {
+  domain::Agent agent;
+  if (auto decoded = DecodeAgentDoc(row.ColumnText(7), agent); !decoded) {
+    return std::move(decoded).error();
+  }
+  agent.id = row.ColumnText(0);
+  agent.enabled = row.ColumnInt64(1) != 0;
+  agent.type = row.ColumnOptionalText(2);
+  agent.llm_config.provider = row.ColumnText(3);
+  agent.llm_config.model = row.ColumnText(4);
+  agent.llm_config.token_id = row.ColumnOptionalText(5);
+  if (agent.llm_config.self_hosted_params) {
+    agent.llm_config.self_hosted_params->authorization_header_token_id =
+        row.ColumnOptionalText(6);
+  }
+  agent.metadata.version = row.ColumnInt64(8);
+  agent.metadata.created_at_ms = row.ColumnInt64(9);
+  agent.metadata.modified_at_ms = row.ColumnInt64(10);
+  return agent;
 }
 
 // A fixed set of connections, each lent to one thread at a time. Waiting is bounded so that a
@@ -253,7 +347,9 @@ class SqliteTokenStore final : public Store {
                    std::vector<std::unique_ptr<SqliteConnection>> readers)
       : wait_timeout_(wait_timeout),
         writer_(OnePool(std::move(writer))),
-        readers_(std::move(readers)) {}
+        readers_(std::move(readers)) {
+    batch_.reserve(kMaxBatch);
+  }
 
   ~SqliteTokenStore() override {
     // Lets the query planner refresh its statistics; cheap, and skipped tables cost nothing.
@@ -371,12 +467,9 @@ class SqliteTokenStore final : public Store {
       // runs after (and meets the version this transaction wrote: kConflict).
       return InWriteTransaction<DeleteResult>(
           "delete", [&](SqliteConnection& conn) -> Result<DeleteResult> {
-            auto version = ReadVersion(conn, kTokenVersionSql, tenant, id);
-            if (!version.ok()) return std::move(version).error();
-            if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
-            if (request.expected_version && **version != *request.expected_version) {
-              return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
-            }
+            auto early = DeleteEarlyOutcome(conn, kTokenVersionSql, tenant, id, request);
+            if (!early.ok()) return std::move(early).error();
+            if (early->has_value()) return std::move(early->value());
             auto referrers = TokenReferrers(conn, tenant, id);
             if (!referrers.ok()) return std::move(referrers).error();
             if (!referrers->empty()) {
@@ -391,6 +484,16 @@ class SqliteTokenStore final : public Store {
               stmt.BindText(3, id);
               const int rc = stmt.Step();
               if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "remove references");
+              auto agents = conn.Prepare(kRemoveAgentTokenReferencesSql);
+              if (!agents.ok()) return std::move(agents).error();
+              BoundStatement agent_stmt(*agents);
+              agent_stmt.BindText(1, tenant);
+              agent_stmt.BindText(2, id);
+              agent_stmt.BindInt64(3, request.now_ms);
+              const int agent_rc = agent_stmt.Step();
+              if (agent_rc != SQLITE_DONE) {
+                return SqliteError(conn.handle(), agent_rc, "remove agent references");
+              }
             }
             if (auto deleted = ExecTexts(conn, kDeleteSql, {tenant, id}, "delete"); !deleted) {
               return std::move(deleted).error();
@@ -483,17 +586,155 @@ class SqliteTokenStore final : public Store {
     return NoThrow("delete mcp server", [&]() -> Result<DeleteResult> {
       return InWriteTransaction<
           DeleteResult>("delete mcp server", [&](SqliteConnection& conn) -> Result<DeleteResult> {
-        auto version = ReadVersion(conn, kMcpServerVersionSql, tenant, id);
-        if (!version.ok()) return std::move(version).error();
-        if (!version->has_value()) return DeleteResult{DeleteOutcome::kAbsent, {}};
-        if (request.expected_version && **version != *request.expected_version) {
-          return DeleteResult{DeleteOutcome::kVersionMismatch, {}};
+        auto early = DeleteEarlyOutcome(conn, kMcpServerVersionSql, tenant, id, request);
+        if (!early.ok()) return std::move(early).error();
+        if (early->has_value()) return std::move(early->value());
+        // BEGIN IMMEDIATE: the users read here are all there are until commit.
+        auto users = McpServerUsers(conn, tenant, id);
+        if (!users.ok()) return std::move(users).error();
+        std::vector<Referrer> referrers;
+        for (const UsingAgent& user : *users) {
+          referrers.push_back(Referrer{std::string(kAgentKind), user.id,
+                                       McpServerEntryField(user.doc_fields, id)});
+        }
+        if (!referrers.empty()) {
+          if (request.references == ReferencePolicy::kRefuse) {
+            return DeleteResult{DeleteOutcome::kReferenced, std::move(referrers)};
+          }
+          for (UsingAgent& user : *users) {
+            RemoveMcpServerEntry(user.doc_fields, id);
+            auto prepared = conn.Prepare(kRewriteAgentDocSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            const std::string doc = EncodeAgentDoc(user.doc_fields);
+            stmt.BindText(1, doc);
+            stmt.BindInt64(2, request.now_ms);
+            stmt.BindText(3, tenant);
+            stmt.BindText(4, user.id);
+            const int rc = stmt.Step();
+            if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "remove agent use");
+          }
+          if (auto removed = ExecTexts(conn, kRemoveMcpServerUsesSql, {tenant, id}, "remove uses");
+              !removed) {
+            return std::move(removed).error();
+          }
         }
         if (auto deleted = ExecTexts(conn, kDeleteMcpServerSql, {tenant, id}, "delete"); !deleted) {
           return std::move(deleted).error();
         }
-        return DeleteResult{DeleteOutcome::kDeleted, {}};
+        return DeleteResult{DeleteOutcome::kDeleted, std::move(referrers)};
       });
+    });
+  }
+
+  // --- Agents ---
+
+  Result<std::optional<domain::Agent>> GetAgent(std::string_view tenant,
+                                                std::string_view id) override {
+    using Out = std::optional<domain::Agent>;
+    return NoThrow("get agent", [&]() -> Result<Out> {
+      auto lease = readers_.Acquire(wait_timeout_, "read");
+      if (!lease.ok()) return std::move(lease).error();
+      SqliteConnection& conn = lease->conn();
+      auto prepared = conn.Prepare(kGetAgentSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      stmt.BindText(1, tenant);
+      stmt.BindText(2, id);
+      const int rc = stmt.Step();
+      if (rc == SQLITE_DONE) return Out();
+      if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "get agent");
+      auto agent = AgentFromRow(stmt);
+      if (!agent) return std::move(agent).error();
+      return Out(std::move(agent).value());
+    });
+  }
+
+  Result<Page<domain::Agent>> ListAgents(const ListQuery& query) override {
+    return NoThrow("list agents", [&]() -> Result<Page<domain::Agent>> {
+      return ListRows<domain::Agent>(query, sqlite::AgentTable(), AgentFromRow);
+    });
+  }
+
+  Result<void> InsertAgent(std::string_view tenant, const domain::Agent& agent) override {
+    return NoThrow("insert agent", [&]() -> Result<void> {
+      auto result = InWriteTransaction<std::monostate>(
+          "insert agent", [&](SqliteConnection& conn) -> Result<std::monostate> {
+            if (auto refs = CheckAgentReferences(conn, tenant, agent); !refs) {
+              return std::move(refs).error();
+            }
+            auto prepared = conn.Prepare(kInsertAgentSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            stmt.BindText(1, tenant);
+            stmt.BindText(2, agent.id);
+            const std::string doc = EncodeAgentDoc(agent);
+            BindAgentFields(stmt, 3, agent, doc);
+            stmt.BindInt64(10, agent.metadata.version);
+            stmt.BindInt64(11, agent.metadata.created_at_ms);
+            stmt.BindInt64(12, agent.metadata.modified_at_ms);
+            const int rc = stmt.Step();
+            if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+              return Error::Conflict("An agent with this id already exists");
+            }
+            if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "insert agent");
+            if (auto uses = WriteMcpServerUses(conn, tenant, agent); !uses) {
+              return std::move(uses).error();
+            }
+            return std::monostate{};
+          });
+      if (!result.ok()) return std::move(result).error();
+      return Ok();
+    });
+  }
+
+  Result<void> UpdateAgent(std::string_view tenant, const domain::Agent& updated,
+                           std::int64_t expected_version) override {
+    return NoThrow("update agent", [&]() -> Result<void> {
+      auto result = InWriteTransaction<std::monostate>(
+          "update agent", [&](SqliteConnection& conn) -> Result<std::monostate> {
+            if (auto refs = CheckAgentReferences(conn, tenant, updated); !refs) {
+              return std::move(refs).error();
+            }
+            auto prepared = conn.Prepare(kUpdateAgentSql);
+            if (!prepared.ok()) return std::move(prepared).error();
+            BoundStatement stmt(*prepared);
+            const std::string doc = EncodeAgentDoc(updated);
+            BindAgentFields(stmt, 1, updated, doc);
+            stmt.BindInt64(8, updated.metadata.modified_at_ms);
+            stmt.BindText(9, tenant);
+            stmt.BindText(10, updated.id);
+            stmt.BindInt64(11, expected_version);
+            const int rc = stmt.Step();
+            if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "update agent");
+            if (sqlite3_changes64(conn.handle()) != 1) {
+              return Error::Conflict("The agent was changed or deleted concurrently");
+            }
+            if (auto uses = WriteMcpServerUses(conn, tenant, updated); !uses) {
+              return std::move(uses).error();
+            }
+            return std::monostate{};
+          });
+      if (!result.ok()) return std::move(result).error();
+      return Ok();
+    });
+  }
+
+  Result<DeleteResult> DeleteAgent(std::string_view tenant, std::string_view id,
+                                   const DeleteRequest& request) override {
+    return NoThrow("delete agent", [&]() -> Result<DeleteResult> {
+      return InWriteTransaction<DeleteResult>(
+          "delete agent", [&](SqliteConnection& conn) -> Result<DeleteResult> {
+            auto early = DeleteEarlyOutcome(conn, kAgentVersionSql, tenant, id, request);
+            if (!early.ok()) return std::move(early).error();
+            if (early->has_value()) return std::move(early->value());
+            // agent_mcp_servers rows go with it (ON DELETE CASCADE).
+            if (auto deleted = ExecTexts(conn, kDeleteAgentSql, {tenant, id}, "delete agent");
+                !deleted) {
+              return std::move(deleted).error();
+            }
+            return DeleteResult{DeleteOutcome::kDeleted, {}};
+          });
     });
   }
 
@@ -640,22 +881,55 @@ class SqliteTokenStore final : public Store {
     return pool;
   }
 
-  // Runs `body` on the writer connection inside BEGIN IMMEDIATE ... COMMIT: one write, one
-  // transaction. Success is reported only after COMMIT returned, i.e. (with synchronous=FULL)
-  // after the WAL was synced. Any error rolls the whole transaction back.
+  // Runs `body` on the writer connection inside a BEGIN IMMEDIATE ... COMMIT that it may share
+  // with other writes of this process (group commit, as LevelDB's writer queue): the writer at
+  // the front of the queue becomes the leader, runs every queued body in order, each inside
+  // its own SAVEPOINT (a failing body is rolled back to it and fails alone), and commits once;
+  // with synchronous=FULL that is one fsync for the batch instead of one per write. Success is
+  // reported only after COMMIT returned; if the batch's BEGIN or COMMIT fails, every write of
+  // the batch fails and none is visible. A body sees the writes queued before it, exactly as
+  // if the transactions had run one after another.
   template <typename T, typename Body>
   Result<T> InWriteTransaction(std::string_view what, Body&& body) {
-    // The pool of one only queues this process's writers for the writer connection;
-    // correctness against other processes comes from SQLite's own write lock.
-    auto lease = writer_.Acquire(wait_timeout_, what);
-    if (!lease.ok()) return std::move(lease).error();
-    SqliteConnection& conn = lease->conn();
-    Transaction tx(conn);
-    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) return std::move(begun).error();
-    Result<T> result = body(conn);
-    if (!result.ok()) return result;
-    if (auto committed = tx.Commit(); !committed.ok()) return std::move(committed).error();
-    return result;
+    std::optional<Result<T>> result;
+    PendingWrite self;
+    self.what = what;
+    self.run = [&](SqliteConnection& conn) -> bool {
+      try {
+        result.emplace(body(conn));
+      } catch (const std::exception&) {
+        result.emplace(Error::Internal("sqlite store " + std::string(what) + ": exception"));
+      }
+      return result->ok();
+    };
+
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&self);
+    while (!self.done && queue_.front() != &self) self.cv.wait(lock);
+    if (!self.done) {
+      // Leader. The batch is taken once the write lock is held, so the writes that queued
+      // while it waited for the lock (another process's transaction, a checkpoint) join it.
+      lock.unlock();
+      try {
+        RunBatch(self);
+      } catch (...) {
+        // Out of memory while leading: nothing of the batch committed (~Transaction rolled
+        // back), so no write of it may report success.
+        if (batch_.empty()) batch_.push_back(&self);
+        const Error e = Error::Internal("sqlite store: exception while committing a batch");
+        for (PendingWrite* w : batch_) w->failure = e;
+      }
+      lock.lock();
+      for (PendingWrite* w : batch_) {
+        queue_.pop_front();
+        w->done = true;
+        if (w != &self) w->cv.notify_one();
+      }
+      if (!queue_.empty()) queue_.front()->cv.notify_one();
+    }
+    lock.unlock();
+    if (self.failure) return *self.failure;
+    return std::move(*result);
   }
 
   // The list of any resource: `table` decides the SQL, `decode` turns a row of
@@ -685,7 +959,15 @@ class SqliteTokenStore final : public Store {
       stmt.BindInt64(next, query.limit);
       stmt.BindInt64(next + 1, query.offset);
       int rc;
-      while ((rc = stmt.Step()) == SQLITE_ROW) page.items.push_back(decode(stmt));
+      while ((rc = stmt.Step()) == SQLITE_ROW) {
+        if constexpr (std::is_same_v<decltype(decode(stmt)), Result<Item>>) {
+          auto item = decode(stmt);
+          if (!item) return std::move(item).error();
+          page.items.push_back(std::move(item).value());
+        } else {
+          page.items.push_back(decode(stmt));
+        }
+      }
       if (rc != SQLITE_DONE) return ListError(conn, rc, "list page");
     }
     if (query.count_total) {
@@ -701,15 +983,103 @@ class SqliteTokenStore final : public Store {
     return page;
   }
 
-  static Result<std::vector<Referrer>> TokenReferrers(SqliteConnection& conn,
-                                                      std::string_view tenant,
-                                                      std::string_view id) {
-    auto prepared = conn.Prepare(kTokenReferrersSql);
+  // Inside the write transaction (one writer), so the answer holds until commit; it only turns
+  // the foreign keys' verdict into an error naming the first missing reference's field.
+  static Result<void> CheckAgentReferences(SqliteConnection& conn, std::string_view tenant,
+                                           const domain::Agent& agent) {
+    for (const domain::AgentReference& ref : domain::ReferencesOf(agent)) {
+      const bool token = ref.target == domain::AgentReference::Target::kToken;
+      auto version =
+          ReadVersion(conn, token ? kTokenVersionSql : kMcpServerVersionSql, tenant, ref.id);
+      if (!version.ok()) return std::move(version).error();
+      if (!version->has_value()) return token ? MissingToken(ref.field) : MissingMcpServer(ref.field);
+    }
+    return Ok();
+  }
+
+  // Replaces the agent's agent_mcp_servers rows by its custom entries.
+  static Result<void> WriteMcpServerUses(SqliteConnection& conn, std::string_view tenant,
+                                         const domain::Agent& agent) {
+    if (auto cleared = ExecTexts(conn, kClearAgentMcpServersSql, {tenant, agent.id}, "clear uses");
+        !cleared) {
+      return cleared;
+    }
+    for (const domain::AgentMcpServer& server : agent.mcp_servers) {
+      if (!server.mcp_server_id) continue;
+      if (auto inserted = ExecTexts(conn, kInsertAgentMcpServerSql,
+                                    {tenant, agent.id, *server.mcp_server_id}, "record use");
+          !inserted) {
+        return inserted;
+      }
+    }
+    return Ok();
+  }
+
+  // Agents naming token `id`, one Referrer per referring field.
+  static Result<std::vector<Referrer>> TokenAgentReferrers(SqliteConnection& conn,
+                                                           std::string_view tenant,
+                                                           std::string_view id) {
+    auto prepared = conn.Prepare(kTokenAgentReferrersSql);
     if (!prepared.ok()) return std::move(prepared).error();
     BoundStatement stmt(*prepared);
     stmt.BindText(1, tenant);
     stmt.BindText(2, id);
     std::vector<Referrer> referrers;
+    int rc;
+    while ((rc = stmt.Step()) == SQLITE_ROW) {
+      // Sorted by field within an agent: "…selfHostedParams…" < "…token.id".
+      if (stmt.ColumnOptionalText(2) == id) {
+        referrers.push_back(Referrer{std::string(kAgentKind), stmt.ColumnText(0),
+                                     "llmConfig.selfHostedParams.authorizationHeaderToken.id"});
+      }
+      if (stmt.ColumnOptionalText(1) == id) {
+        referrers.push_back(
+            Referrer{std::string(kAgentKind), stmt.ColumnText(0), "llmConfig.token.id"});
+      }
+    }
+    if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "find agent referrers");
+    return referrers;
+  }
+
+  // Agents using MCP server `id`, each with its document (for the entry's index and, when
+  // forced, the entry's removal).
+  struct UsingAgent {
+    std::string id;
+    domain::Agent doc_fields;
+  };
+  static Result<std::vector<UsingAgent>> McpServerUsers(SqliteConnection& conn,
+                                                         std::string_view tenant,
+                                                         std::string_view id) {
+    auto prepared = conn.Prepare(kMcpServerAgentReferrersSql);
+    if (!prepared.ok()) return std::move(prepared).error();
+    BoundStatement stmt(*prepared);
+    stmt.BindText(1, tenant);
+    stmt.BindText(2, id);
+    std::vector<UsingAgent> users;
+    int rc;
+    while ((rc = stmt.Step()) == SQLITE_ROW) {
+      UsingAgent user{stmt.ColumnText(0), {}};
+      if (auto decoded = DecodeAgentDoc(stmt.ColumnText(1), user.doc_fields); !decoded) {
+        return std::move(decoded).error();
+      }
+      users.push_back(std::move(user));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "find mcp server users");
+    return users;
+  }
+
+  static Result<std::vector<Referrer>> TokenReferrers(SqliteConnection& conn,
+                                                      std::string_view tenant,
+                                                      std::string_view id) {
+    // Sorted by kind: agents ("agent") before MCP servers ("mcpServer").
+    auto agents = TokenAgentReferrers(conn, tenant, id);
+    if (!agents.ok()) return std::move(agents).error();
+    std::vector<Referrer> referrers = std::move(agents).value();
+    auto prepared = conn.Prepare(kTokenReferrersSql);
+    if (!prepared.ok()) return std::move(prepared).error();
+    BoundStatement stmt(*prepared);
+    stmt.BindText(1, tenant);
+    stmt.BindText(2, id);
     int rc;
     while ((rc = stmt.Step()) == SQLITE_ROW) {
       referrers.push_back(Referrer{std::string(kMcpServerKind), stmt.ColumnText(0),
@@ -731,7 +1101,78 @@ class SqliteTokenStore final : public Store {
     return Ok();
   }
 
+  // One write waiting in the group-commit queue; lives on its writer's stack until `done`.
+  struct PendingWrite {
+    std::string_view what;
+    std::function<bool(SqliteConnection&)> run;  // runs the body; true: keep its changes
+    std::optional<Error> failure;  // the batch failed as a whole: the body's result is void
+    bool done = false;             // guarded by queue_mu_
+    std::condition_variable cv;
+  };
+
+  // Leads one batch (see InWriteTransaction): takes the write lock, then the queued writes
+  // (`leader` first, up to kMaxBatch), runs them and commits. Returns the batch. If the lock
+  // cannot be had, only the leader fails; the next in the queue tries again for itself.
+  void RunBatch(PendingWrite& leader) {
+    std::vector<PendingWrite*>& batch = batch_;
+    batch.assign(1, &leader);  // within the reserved capacity: no allocation
+    auto lease = writer_.Acquire(wait_timeout_, leader.what);
+    if (!lease.ok()) {
+      leader.failure = lease.error();
+      return;
+    }
+    SqliteConnection& conn = lease->conn();
+    Transaction tx(conn);
+    if (auto begun = tx.Begin("BEGIN IMMEDIATE"); !begun.ok()) {
+      leader.failure = begun.error();
+      return;
+    }
+    {
+      std::lock_guard lock(queue_mu_);
+      const std::size_t n = std::min(queue_.size(), kMaxBatch);
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));  // front is leader
+    }
+    auto fail_all = [&](const Error& e) {
+      for (PendingWrite* w : batch) w->failure = e;
+    };
+    const bool alone = batch.size() == 1;
+    std::size_t kept = 0;
+    for (PendingWrite* w : batch) {
+      if (!alone) {
+        if (auto saved = conn.Exec("SAVEPOINT w", "savepoint"); !saved.ok()) {
+          return fail_all(saved.error());
+        }
+      }
+      const bool ok = w->run(conn);
+      // An I/O error or a full disk can make SQLite roll the whole transaction back by itself;
+      // then nothing of the batch will commit, and every write must say so.
+      if (sqlite3_get_autocommit(conn.handle()) != 0) {
+        return fail_all(Error::Unavailable("sqlite store: the write transaction was rolled back"));
+      }
+      if (alone) {
+        if (!ok) return;  // its own error; ~Transaction rolls back
+      } else if (ok) {
+        if (auto released = conn.Exec("RELEASE w", "release"); !released.ok()) {
+          return fail_all(released.error());
+        }
+      } else if (auto undone = conn.Exec("ROLLBACK TO w; RELEASE w", "rollback to savepoint");
+                 !undone.ok()) {
+        return fail_all(undone.error());
+      }
+      if (ok) ++kept;
+    }
+    if (kept == 0) return;  // nothing to make durable; ~Transaction rolls back
+    if (auto committed = tx.Commit(); !committed.ok()) return fail_all(committed.error());
+  }
+
+  static constexpr std::size_t kMaxBatch = 64;
+
   const std::chrono::milliseconds wait_timeout_;
+
+  std::mutex queue_mu_;
+  std::deque<PendingWrite*> queue_;  // guarded by queue_mu_; the front one leads
+  // The batch being led; only the leader (queue_.front()) touches it. Capacity kMaxBatch.
+  std::vector<PendingWrite*> batch_;
 
   // Declared first, destroyed last: the last connection to close checkpoints the WAL.
   ConnectionPool writer_;  // exactly one connection
@@ -830,7 +1271,7 @@ Result<std::unique_ptr<Store>> Open(const SqliteOptions& options) {
   if (!writer.ok()) return std::move(writer).error();
   if (auto r = Configure(**writer, options, *synchronous, false); !r.ok()) return r.error();
   if (auto r = EnableWal(**writer, options.busy_timeout); !r.ok()) return r.error();
-  if (auto r = sqlite::ApplyMigrations(**writer, NowMillis()); !r.ok()) return r.error();
+  if (auto r = sqlite::ApplyMigrations(**writer, SystemClock().NowMillis()); !r.ok()) return r.error();
 
   std::vector<std::unique_ptr<SqliteConnection>> readers;
   for (int i = 0; i < options.read_connections; ++i) {

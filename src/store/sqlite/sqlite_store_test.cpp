@@ -297,6 +297,57 @@ TEST(SqliteStoreErrors, WriteLockHeldElsewhereIsUnavailableAfterTimeout) {
   EXPECT_TRUE(store->Insert("acme", Record("k")).ok());
 }
 
+TEST(SqliteStoreGroupCommit, WritesQueuedTogetherEachGetTheirOwnOutcome) {
+  // An outside transaction holds the write lock, so the writes below queue up behind their
+  // leader and (most likely) commit as one batch when it ends. Whether or not they do, every
+  // write must get exactly the outcome it would get alone: a failing write fails alone.
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  SqliteOptions options = OptionsFor(path);
+  options.busy_timeout = std::chrono::milliseconds(20000);
+  auto store = MustOpen(options);
+  ASSERT_TRUE(store->Insert("acme", Record("taken")).ok());
+  RawDb other(path);
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
+
+  constexpr int kThreads = 12;
+  std::vector<Result<void>> inserts(kThreads, Ok());
+  std::vector<Result<void>> updates(kThreads, Ok());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      // Odd threads collide with an existing id; even ones create their own.
+      inserts[i] = store->Insert("acme", Record(i % 2 ? "taken" : "new-" + std::to_string(i)));
+      // Only one stale-version update can win per version; "taken" is at version 1.
+      domain::Token renamed;
+      renamed.id = "taken";
+      renamed.name = "renamed by " + std::to_string(i);
+      updates[i] = store->Update("acme", renamed, 1);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // only lets the queue fill
+  ASSERT_EQ(other.Exec("COMMIT"), SQLITE_OK);
+  for (auto& t : threads) t.join();
+
+  int updated = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    if (i % 2) {
+      ASSERT_FALSE(inserts[i].ok());
+      EXPECT_EQ(inserts[i].error().code, ErrorCode::kConflict);
+    } else {
+      EXPECT_TRUE(inserts[i].ok()) << inserts[i].error().internal;
+      EXPECT_TRUE(store->Get("acme", "new-" + std::to_string(i))->has_value());
+    }
+    if (updates[i].ok()) {
+      ++updated;
+    } else {
+      EXPECT_EQ(updates[i].error().code, ErrorCode::kConflict);
+    }
+  }
+  EXPECT_EQ(updated, 1);
+  EXPECT_EQ((*store->Get("acme", "taken"))->token.metadata.version, 2);
+}
+
 TEST(SqliteStoreErrors, InternalErrorsKeepSqliteTextOutOfThePublicMessage) {
   TempDir dir;
   const std::string path = dir.File("t.db");
