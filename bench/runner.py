@@ -380,7 +380,8 @@ set title 'Throughput against dataset size (wrk -t1 -c32, service on one core)'
 set logscale xy
 set xlabel 'tokens in the store'
 set ylabel 'requests/s'
-set key outside right
+set key below
+set offsets graph 0.1, graph 0.1, 0, 0
 set grid
 plot {cols}
 set output '{plots[1]}'
@@ -422,7 +423,13 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--docs", default="", help="docs dir whose benchmarks.md gets the tables")
     ap.add_argument("--work-dir", default="", help="where the data lives (default: a temp dir)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="redo tables and plots from --out's results.json without measuring")
     args = ap.parse_args()
+    if args.report_only:
+        with open(os.path.join(args.out, "results.json")) as f:
+            print(write_report(json.load(f), args.out, args.docs))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     binary = os.path.join(args.build_dir, "token-service")
     os.makedirs(args.out, exist_ok=True)
