@@ -9,7 +9,7 @@
 package.path = package.path .. ";" .. debug.getinfo(1, "S").source:match("@(.*/)") .. "?.lua"
 local common = require("common")
 local tokens, count, tenants, fixed, idfmt, start
-local sent, answered, confirmed, failed = 0, 0, 0, 0
+local sent, answered, confirmed, failed, busy = 0, 0, 0, 0, 0
 local first = true
 local done = {}
 local retry = 0
@@ -68,6 +68,11 @@ function response(status, headers, body)
                                       math.floor(confirmed / elapsed)))
       end
     end
+  elseif status == 503 then
+    -- The store was busy past its timeout (e.g. a long WAL checkpoint): the id stays
+    -- unconfirmed and is sent again once every answer is in.
+    busy = busy + 1
+    if busy % 100 == 1 then io.stderr:write(string.format("\n  %d answers of 503 so far\n", busy)) end
   else
     failed = failed + 1
     io.stderr:write(string.format("\n  create answered %d: %s\n", status, body:sub(1, 200)))
