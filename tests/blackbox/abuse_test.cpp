@@ -350,12 +350,24 @@ TEST_F(AbuseTest, ConnectionsBeyondTheCapAreRefusedWith503UntilRoomFreesUp) {
     idle.push_back(std::make_unique<RawConnection>(port()));
     ASSERT_TRUE(idle.back()->connected());
   }
-  // The ten past the cap were told so without having asked anything.
-  for (int i = kCap; i < kIdle; ++i) {
-    auto responses = idle[static_cast<std::size_t>(i)]->ReadResponses(1, Clock::now() + 10s);
-    ASSERT_EQ(responses.size(), 1u) << "idle connection " << i << " beyond the cap";
-    EXPECT_EQ(responses[0].result_int(), 503);
+  // Those past the cap were told so without having asked anything. Which ones they are is not
+  // fixed: a connection the harness used to see the server ready may still count against the
+  // cap for a moment, and free its place while the idle ones arrive. What holds: at most kCap
+  // are kept, every other one is answered 503.
+  std::vector<bool> answered(idle.size(), false);
+  int refusals = 0;
+  const auto refusal_deadline = Clock::now() + 10s;
+  while (refusals < kIdle - kCap && Clock::now() < refusal_deadline) {
+    for (std::size_t i = 0; i < idle.size(); ++i) {
+      if (answered[i]) continue;
+      auto responses = idle[i]->ReadResponses(1, Clock::now() + 5ms);
+      if (responses.empty()) continue;
+      EXPECT_EQ(responses[0].result_int(), 503) << "idle connection " << i;
+      answered[i] = true;
+      ++refusals;
+    }
   }
+  EXPECT_GE(refusals, kIdle - kCap) << "more than " << kCap << " connections were kept";
   HttpResponse refused = Call("GET", "/health/live");
   EXPECT_EQ(refused.status, 503) << refused.Dump();
   EXPECT_EQ(refused.Header("Content-Type").value_or(""), "application/json");
