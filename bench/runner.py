@@ -452,7 +452,7 @@ def main():
     subprocess.run([binary, "keys", "init", key_file], check=True, capture_output=True)
 
     now = int(time.time())
-    update_tenants = [f"u{size_label(n)}-{mode}-{rep}" for n in sizes for mode in ("put", "patch")
+    update_tenants = [f"u{size_label(n).lower()}-{mode}-{rep}" for n in sizes for mode in ("put", "patch")
                       for rep in range(args.reps)]
     tenants = [f"t{i:04d}" for i in range(TENANTS)] + [SEARCH_TENANT] + update_tenants
     tokens_file = os.path.join(work, "tokens.tsv")
@@ -486,7 +486,7 @@ def main():
             for rep in range(args.reps):
                 for mode in ("put", "patch"):
                     seed(service, tokens_file, UPDATE_TOKENS,
-                         f"u{size_label(n)}-{mode}-{rep}", "u-%06d")
+                         f"u{size_label(n).lower()}-{mode}-{rep}", "u-%06d")
         finally:
             service.stop()
 
@@ -513,10 +513,10 @@ def main():
                 args.duration))
             sc["put"] = measure("put", args.reps, lambda i: run_wrk(
                 service.url(), "update.lua",
-                [tokens_file, f"u{size_label(n)}-put-{i}", UPDATE_TOKENS, "put"], args.duration))
+                [tokens_file, f"u{size_label(n).lower()}-put-{i}", UPDATE_TOKENS, "put"], args.duration))
             sc["patch"] = measure("patch", args.reps, lambda i: run_wrk(
                 service.url(), "update.lua",
-                [tokens_file, f"u{size_label(n)}-patch-{i}", UPDATE_TOKENS, "patch"],
+                [tokens_file, f"u{size_label(n).lower()}-patch-{i}", UPDATE_TOKENS, "patch"],
                 args.duration))
             per["peak_rss_mib"] = peak_rss_kib(service.proc.pid) / 1024
             if n == sizes[0]:
