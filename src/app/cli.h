@@ -1,5 +1,5 @@
-// The command line: `serve`, `dev-token`, `keys ...`, `--help`. The only place that knows
-// every part of the service and wires them together. Called from main() only.
+// The command line: `serve`, `dev-token`, `keys ...`, `config check`, `--help`. The only place
+// that knows every part of the service and wires them together. Called from main() only.
 #pragma once
 
 namespace ts::app {

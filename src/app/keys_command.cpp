@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "app/process_hardening.h"
+#include "app/progress_reporter.h"
 #include "config/serve_config.h"
 #include "crypto/key_ring.h"
 #include "crypto/key_ring_watcher.h"
@@ -34,6 +35,8 @@ constexpr const char* kStopAfterVariable = "TOKEN_SERVICE_TEST_ROTATE_STOP_AFTER
 // After the settle time, passes repeat only while they still find old-key rows; a service that
 // never picks up the new key must not keep the command running forever.
 constexpr int kMaxExtraPasses = 20;
+// Rows per read of `keys retire`'s scan of every sealed value.
+constexpr std::size_t kScanBatchSize = 1000;
 
 int Fail(const std::string& message) {
   std::cerr << "token-service: " << message << "\n";
@@ -104,68 +107,6 @@ Error Mismatch(const config::KeysConfig& config, const KeysContext& context, con
   return Error::Invalid("the master key file " + config.master_key_file +
                         " does not match the database " + context.database + ": " + e.message);
 }
-
-std::string Duration(double seconds) {
-  const auto s = static_cast<std::int64_t>(seconds + 0.5);
-  if (s < 60) return std::to_string(s) + " s";
-  if (s < 3600) return std::to_string(s / 60) + " min " + std::to_string(s % 60) + " s";
-  return std::to_string(s / 3600) + " h " + std::to_string((s % 3600) / 60) + " min";
-}
-
-// Progress of a re-wrap pass on stderr: on a terminal one line rewritten in place (\r), at most
-// ten times a second; otherwise (a log file, CI) a plain line every 10,000 rows or 5 seconds.
-class ProgressReporter {
- public:
-  ProgressReporter() : tty_(::isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
-
-  void Update(const service::RewrapReport& report) {
-    if (report.total == 0) return;
-    const auto now = Clock::now();
-    const std::int64_t done = report.done();
-    const bool finished = done >= report.total;
-    if (tty_) {
-      if (!finished && now - last_print_ < std::chrono::milliseconds(100)) return;
-    } else if (!finished && done - last_done_ < 10'000 &&
-               now - last_print_ < std::chrono::seconds(5)) {
-      return;
-    }
-    if (finished && printed_final_) return;
-    last_print_ = now;
-    last_done_ = done;
-    printed_final_ = finished;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-    std::string line = "re-wrapping under key id " + std::to_string(report.active_key_id) + ": " +
-                       std::to_string(done) + "/" + std::to_string(report.total) + " (" +
-                       std::to_string(done * 100 / report.total) + "%)";
-    if (rate > 0) {
-      line += ", " + std::to_string(static_cast<std::int64_t>(rate)) + " rows/s";
-      if (!finished) {
-        line += ", about " + Duration(static_cast<double>(report.total - done) / rate) + " left";
-      }
-    }
-    if (tty_) {
-      // Pad over the remains of a longer previous line.
-      std::fprintf(stderr, "\r%-78s", line.c_str());
-      if (finished) std::fputc('\n', stderr);
-    } else {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    std::fflush(stderr);
-  }
-
-  // Ends an unfinished updating line (e.g. before an error message).
-  void Close() {
-    if (tty_ && last_done_ > 0 && !printed_final_) std::fputc('\n', stderr);
-  }
-
- private:
-  const bool tty_;
-  const Clock::time_point start_;
-  Clock::time_point last_print_{};
-  std::int64_t last_done_ = 0;
-  bool printed_final_ = false;
-};
 
 Result<std::optional<std::int64_t>> TestStopAfter() {
   const char* text = std::getenv(kStopAfterVariable);
@@ -239,9 +180,11 @@ int Rotate(const config::KeysConfig& config) {
   // settle time found nothing left to move.
   for (int pass = 0;; ++pass) {
     const bool after_settle = Clock::now() >= settled_at;
-    ProgressReporter progress;
+    ProgressReporter progress("re-wrapping under key id " + std::to_string(barrier.ActiveKeyId()),
+                              "rows");
     auto report = service::RewrapToActiveKey(
-        store, barrier, options, [&](const service::RewrapReport& r) { progress.Update(r); });
+        store, barrier, options,
+        [&](const service::RewrapReport& r) { progress.Update(r.done(), r.total); });
     progress.Close();
     if (!report) return Fail(Mismatch(config, *context, report.error()));
     last = std::move(report).value();
@@ -257,7 +200,8 @@ int Rotate(const config::KeysConfig& config) {
     if (!after_settle && last.rewrapped == 0) {
       const auto wait = settled_at - Clock::now();
       if (wait > Clock::duration::zero()) {
-        std::cerr << "waiting " << Duration(std::chrono::duration<double>(wait).count())
+        std::cerr << "waiting "
+                  << ProgressReporter::Duration(std::chrono::duration<double>(wait).count())
                   << " for running services to pick up the new key, then checking again\n";
         std::this_thread::sleep_for(wait);
       }
@@ -366,12 +310,27 @@ int Retire(const config::KeysConfig& config) {
   if (file_age < settle) {
     // A modification time in the future (clock changes) must not make the wait unbounded.
     const auto wait = std::min<std::chrono::nanoseconds>(settle - file_age, settle);
-    std::cerr << "waiting " << Duration(std::chrono::duration<double>(wait).count())
+    std::cerr << "waiting "
+              << ProgressReporter::Duration(std::chrono::duration<double>(wait).count())
               << " for running services to pick up the key file\n";
     std::this_thread::sleep_for(wait);
   }
   // The authoritative check reads every sealed value's own header, not the bookkeeping.
-  auto usage = service::ScanKeyUsage(store);
+  // The bookkeeping's count (cheap) is the scan's expected total, for the progress line.
+  std::int64_t expected = 0;
+  if (auto counted = service::CountKeyUsage(store); counted) {
+    for (const auto& [key, count] : counted->values_by_key) expected += count;
+  }
+  ProgressReporter progress("checking which key each stored value needs", "values");
+  auto usage = service::ScanKeyUsage(store, kScanBatchSize, [&](std::int64_t scanned) {
+    progress.Update(scanned, std::max(expected, scanned));
+  });
+  if (usage) {
+    std::int64_t scanned = 0;
+    for (const auto& [key, count] : usage->values_by_key) scanned += count;
+    progress.Update(scanned, scanned);
+  }
+  progress.Close();
   if (!usage) return Fail(usage.error());
   auto it = usage->values_by_key.find(id);
   if (it != usage->values_by_key.end() && it->second > 0) {

@@ -1,7 +1,16 @@
 #include "config/serve_config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <sstream>
 
 #include "common/log.h"
@@ -14,6 +23,11 @@ namespace {
 
 // Handler threads for SQLite writes: as many writes as may wait for one group commit.
 constexpr int kSqliteWriteThreads = 16;
+
+// The option that names the configuration file (never a key inside one).
+constexpr std::string_view kConfigOption = "config";
+// A configuration file is a few dozen lines; anything this large is the wrong file.
+constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
 
 using Setter = std::function<Result<void>(ServeConfig&, const std::string&)>;
 
@@ -82,6 +96,14 @@ Setter Text(std::string ServeConfig::*field) {
   };
 }
 
+// A boolean option: the parser passes "true" or "false", whatever the source's spelling.
+Setter Switch(bool ServeConfig::*field) {
+  return [=](ServeConfig& c, const std::string& v) -> Result<void> {
+    c.*field = v == "true";
+    return Ok();
+  };
+}
+
 Setter OptionalText(std::optional<std::string> ServeConfig::*field) {
   return [=](ServeConfig& c, const std::string& v) -> Result<void> {
     c.*field = v;
@@ -118,6 +140,10 @@ Result<void> SetListen(ServeConfig& c, const std::string& v) {
 
 const std::vector<OptionSpec>& Options() {
   static const std::vector<OptionSpec> options = {
+      {std::string(kConfigOption), "FILE",
+       "Read options from this JSON configuration file first; environment variables and flags "
+       "override it (see docs/configuration.md).",
+       "", Text(&ServeConfig::config_file)},
       {"listen", "HOST:PORT", "Address to listen on; port 0 picks a free port.", "127.0.0.1:8080",
        SetListen},
       {"data-dir", "DIR", "Directory for the SQLite database, dev keys and the audit log.",
@@ -144,11 +170,7 @@ const std::vector<OptionSpec>& Options() {
       {"dev", "",
        "Development mode: generate a JWT secret and a master key in the data dir when none is "
        "configured, and print a ready-to-paste curl line.",
-       "off",
-       [](ServeConfig& c, const std::string&) -> Result<void> {
-         c.dev = true;
-         return Ok();
-       }},
+       "off", Switch(&ServeConfig::dev)},
       {"threads", "N", "I/O threads; 0 means one per core.", "0",
        [](ServeConfig& c, const std::string& v) -> Result<void> {
          int n = -1;
@@ -235,10 +257,7 @@ const std::vector<OptionSpec>& Options() {
        }},
       {"allow-core-dumps", "",
        "Allow core dumps (off by default: a core dump could contain token values).", "off",
-       [](ServeConfig& c, const std::string&) -> Result<void> {
-         c.allow_core_dumps = true;
-         return Ok();
-       }},
+       Switch(&ServeConfig::allow_core_dumps)},
   };
   return options;
 }
@@ -248,6 +267,273 @@ const OptionSpec* FindOption(std::string_view flag) {
     if (o.flag == flag) return &o;
   }
   return nullptr;
+}
+
+bool IsSwitch(const OptionSpec& o) { return o.value_name.empty(); }
+
+// Options whose value is a whole number: a configuration file may give them as JSON numbers.
+bool IsNumeric(const OptionSpec& o) {
+  return o.value_name == "N" || o.value_name == "MS" || o.value_name == "SECONDS";
+}
+
+// Every option but --config itself may appear in a configuration file.
+bool AllowedInFile(const OptionSpec& o) { return o.flag != kConfigOption; }
+
+// One option's value from one source, before it is validated by the option's setter.
+struct Setting {
+  const OptionSpec* option;
+  std::string value;  // "true"/"false" for switches
+};
+
+// Where each option's effective value came from, by option name (for `config check`).
+using Origins = std::map<std::string, ConfigOrigin>;
+
+// Runs the option's setter (the one validation of a value, whatever its source) and records
+// where the value came from. `where` prefixes an error message, e.g. "TOKEN_SERVICE_THREADS".
+Result<void> Apply(const Setting& s, const std::string& source, const std::string& where,
+                   ServeConfig& config, Origins* origins) {
+  if (auto r = s.option->set(config, s.value); !r) {
+    Error e = std::move(r).error();
+    if (!where.empty()) e.message = where + " (" + e.message + ")";
+    return e;
+  }
+  if (origins != nullptr) (*origins)[s.option->flag] = ConfigOrigin{s.value, source};
+  return Ok();
+}
+
+// The flags of a command line, in order, with switches as "true".
+Result<std::vector<Setting>> SplitFlags(const std::vector<std::string>& args) {
+  std::vector<Setting> settings;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0) return Error::Invalid("unexpected argument '" + arg + "'");
+    std::string flag = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = flag.find('='); eq != std::string::npos) {
+      inline_value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    const OptionSpec* option = FindOption(flag);
+    if (option == nullptr) {
+      return Error::Invalid("unknown option --" + flag +
+                            " (see token-service serve --help for the supported options)");
+    }
+    if (IsSwitch(*option)) {
+      if (inline_value) return Error::Invalid("--" + flag + " takes no value");
+      settings.push_back({option, "true"});
+    } else if (inline_value) {
+      settings.push_back({option, *inline_value});
+    } else {
+      if (i + 1 >= args.size()) return Error::Invalid("--" + flag + " needs a value");
+      settings.push_back({option, args[++i]});
+    }
+  }
+  return settings;
+}
+
+std::string AllowedKeys() {
+  std::string keys;
+  for (const OptionSpec& o : Options()) {
+    if (!AllowedInFile(o)) continue;
+    keys += (keys.empty() ? "" : ", ") + o.flag;
+  }
+  return keys;
+}
+
+// A file value as the text a flag would carry. Never quotes the value: it may be a secret.
+Result<std::string> FileValueText(const OptionSpec& o, const boost::json::value& v) {
+  if (IsSwitch(o)) {
+    if (!v.is_bool()) return Error::Invalid("expected true or false (a JSON boolean)");
+    return std::string(v.as_bool() ? "true" : "false");
+  }
+  if (v.is_string()) return std::string(v.as_string());
+  if (IsNumeric(o)) {
+    if (v.is_int64()) return std::to_string(v.as_int64());
+    if (v.is_uint64()) return std::to_string(v.as_uint64());
+    return Error::Invalid("expected a whole number (a JSON number or a string)");
+  }
+  return Error::Invalid("expected a string (" + o.value_name + ")");
+}
+
+Result<std::string> ReadSmallFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error::Invalid("cannot open: " + std::string(std::strerror(errno)));
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return Error::Invalid("cannot read: " + std::string(std::strerror(error)));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxConfigFileBytes) {
+      ::close(fd);
+      return Error::Invalid("larger than " + std::to_string(kMaxConfigFileBytes) + " bytes");
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+// The 1-based line of byte `offset` in `text`, for parse error messages.
+std::size_t LineOf(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
+Result<std::vector<Setting>> ReadConfigFile(const std::string& path) {
+  const std::string where = "configuration file " + path;
+  auto text = ReadSmallFile(path);
+  if (!text) return Error::Invalid(where + ": " + text.error().message);
+  boost::json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = 8;
+  boost::json::stream_parser parser({}, options);
+  boost::system::error_code ec;
+  const std::size_t consumed = parser.write(text->data(), text->size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    return Error::Invalid(where + ": not valid JSON near line " +
+                          std::to_string(LineOf(*text, consumed)) + " (" + ec.message() +
+                          "; comments and trailing commas are allowed)");
+  }
+  const boost::json::value document = parser.release();
+  if (!document.is_object()) {
+    return Error::Invalid(where + ": expected a JSON object of option names and values, e.g. " +
+                          "{\"listen\": \"127.0.0.1:8080\"}");
+  }
+  std::vector<Setting> settings;
+  bool holds_password = false;
+  for (const auto& [key, value] : document.as_object()) {
+    const std::string name(key);
+    if (name == "jwt-secret") {
+      return Error::Invalid(where + ": key \"jwt-secret\" is not accepted: a secret does not " +
+                            "belong in a configuration file; use \"jwt-secret-file\" or the " +
+                            "variable TOKEN_SERVICE_JWT_SECRET");
+    }
+    const OptionSpec* option = FindOption(name);
+    if (option == nullptr || !AllowedInFile(*option)) {
+      return Error::Invalid(where + ": unknown key \"" + name + "\" (allowed: " + AllowedKeys() +
+                            ")");
+    }
+    auto value_text = FileValueText(*option, value);
+    if (!value_text) {
+      return Error::Invalid(where + ": key \"" + name + "\": " + value_text.error().message);
+    }
+    if (name == "database-url" && store::RedactDatabaseUrl(*value_text) != *value_text) {
+      holds_password = true;
+    }
+    settings.push_back({option, std::move(value_text).value()});
+  }
+  // Like the master key file: a password that everyone on the machine can read is no secret.
+  struct stat st {};
+  if (holds_password && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    return Error::Invalid(where + " holds a database-url with a password but group or others " +
+                          "may read it: chmod 600 it, or move the URL to " +
+                          "TOKEN_SERVICE_DATABASE_URL");
+  }
+  return settings;
+}
+
+// Applies the file named by --config or TOKEN_SERVICE_CONFIG (the flag wins) to `config`.
+Result<void> ApplyConfigFile(const std::vector<Setting>& flags, const EnvLookup& env,
+                             ServeConfig& config, Origins* origins,
+                             bool (*wanted)(const OptionSpec&)) {
+  std::string path;
+  std::string source;
+  if (auto from_env = env(EnvName(std::string(kConfigOption)))) {
+    path = *from_env;
+    source = "environment";
+  }
+  for (const Setting& s : flags) {
+    if (s.option->flag == kConfigOption) {
+      path = s.value;
+      source = "flag";
+    }
+  }
+  if (path.empty()) return Ok();
+  auto settings = ReadConfigFile(path);
+  if (!settings) return std::move(settings).error();
+  const std::string where = "configuration file " + path;
+  for (const Setting& s : *settings) {
+    if (!wanted(*s.option)) continue;
+    if (auto r = Apply(s, "file", where + ": key \"" + s.option->flag + "\"", config, origins);
+        !r) {
+      return r;
+    }
+  }
+  config.config_file = path;
+  if (origins != nullptr) (*origins)[std::string(kConfigOption)] = ConfigOrigin{path, source};
+  return Ok();
+}
+
+bool AnyOption(const OptionSpec&) { return true; }
+
+Result<ServeConfig> ParseServe(const std::vector<std::string>& args, const EnvLookup& env,
+                               const std::vector<std::string>& env_names, Origins* origins) {
+  ServeConfig config;
+  auto flags = SplitFlags(args);
+  if (!flags) return std::move(flags).error();
+  for (const std::string& name : env_names) {
+    if (name == "TOKEN_SERVICE_JWT_SECRET") continue;
+    bool known = false;
+    for (const OptionSpec& o : Options()) known = known || EnvName(o.flag) == name;
+    if (!known) {
+      return Error::Invalid("unknown environment variable " + name +
+                            " (see token-service serve --help for the supported options)");
+    }
+  }
+  // Lowest precedence first: the file, then the environment, then flags.
+  if (auto r = ApplyConfigFile(*flags, env, config, origins, AnyOption); !r) {
+    return std::move(r).error();
+  }
+  for (const OptionSpec& o : Options()) {
+    auto value = env(EnvName(o.flag));
+    if (!value || o.flag == kConfigOption) continue;
+    if (IsSwitch(o)) {
+      if (*value == "1" || *value == "true") {
+        *value = "true";
+      } else if (*value == "0" || *value == "false") {
+        *value = "false";
+      } else {
+        return Error::Invalid(EnvName(o.flag) + ": expected true or false");
+      }
+    }
+    if (auto r = Apply({&o, *value}, "environment", EnvName(o.flag), config, origins); !r) {
+      return std::move(r).error();
+    }
+  }
+  if (auto secret = env("TOKEN_SERVICE_JWT_SECRET")) {
+    config.jwt_secret = *secret;
+    if (origins != nullptr) (*origins)["jwt-secret"] = ConfigOrigin{"", "environment"};
+  }
+  for (const Setting& s : *flags) {
+    if (s.option->flag == kConfigOption) continue;
+    if (auto r = Apply(s, "flag", "", config, origins); !r) return std::move(r).error();
+  }
+  // With PostgreSQL, a handler waits for a database round trip; as many handler threads as
+  // connections keep every connection busy without tying up the I/O threads. With SQLite,
+  // reads are in-process and run inline, and writes go to a pool so that concurrent writes
+  // wait for one shared commit (group commit, docs/architecture.md) instead of queueing
+  // behind each other's fsync on the I/O thread.
+  if (config.database_url.empty()) {
+    config.server.handler_threads = config.handler_threads.value_or(kSqliteWriteThreads);
+    config.server.reads_inline = true;
+  } else {
+    config.server.handler_threads = config.handler_threads.value_or(config.database_pool_size);
+  }
+  if (!config.jwt_secret_file.empty() + !config.jwt_secret.empty() +
+          !config.jwt_public_key_file.empty() > 1) {
+    return Error::Invalid(
+        "configure exactly one of --jwt-secret-file, TOKEN_SERVICE_JWT_SECRET and "
+        "--jwt-public-key-file");
+  }
+  return config;
 }
 
 }  // namespace
@@ -272,84 +558,41 @@ std::vector<std::string> ProcessEnvNames() {
 
 Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const EnvLookup& env,
                                      const std::vector<std::string>& env_names) {
-  ServeConfig config;
-  // Environment first, so flags override it.
-  for (const std::string& name : env_names) {
-    if (name == "TOKEN_SERVICE_JWT_SECRET") continue;
-    bool known = false;
-    for (const OptionSpec& o : Options()) known = known || EnvName(o.flag) == name;
-    if (!known) {
-      return Error::Invalid("unknown environment variable " + name +
-                            " (see token-service serve --help for the supported options)");
-    }
-  }
-  for (const OptionSpec& o : Options()) {
-    auto value = env(EnvName(o.flag));
-    if (!value) continue;
-    if (o.value_name.empty()) {
-      if (*value != "1" && *value != "true") {
-        if (*value == "0" || *value == "false") continue;
-        return Error::Invalid(EnvName(o.flag) + ": expected true or false");
-      }
-    }
-    if (auto r = o.set(config, *value); !r) {
-      Error e = std::move(r).error();
-      e.message = EnvName(o.flag) + " (" + e.message + ")";
-      return e;
-    }
-  }
-  if (auto secret = env("TOKEN_SERVICE_JWT_SECRET")) config.jwt_secret = *secret;
+  return ParseServe(args, env, env_names, nullptr);
+}
 
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (arg.rfind("--", 0) != 0) return Error::Invalid("unexpected argument '" + arg + "'");
-    std::string flag = arg.substr(2);
-    std::optional<std::string> inline_value;
-    if (auto eq = flag.find('='); eq != std::string::npos) {
-      inline_value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
+Result<std::vector<EffectiveOption>> CheckServeConfig(const std::string& file, const EnvLookup& env,
+                                                      const std::vector<std::string>& env_names) {
+  Origins origins;
+  auto config = ParseServe({"--" + std::string(kConfigOption), file}, env, env_names, &origins);
+  if (!config) return std::move(config).error();
+  std::vector<EffectiveOption> effective;
+  for (const OptionSpec& o : Options()) {
+    auto it = origins.find(o.flag);
+    if (it == origins.end()) {
+      effective.push_back({o.flag, o.default_text.empty() ? "none" : o.default_text, "default"});
+      continue;
     }
-    const OptionSpec* option = FindOption(flag);
-    if (option == nullptr) {
-      return Error::Invalid("unknown option --" + flag +
-                            " (see token-service serve --help for the supported options)");
-    }
-    std::string value;
-    if (option->value_name.empty()) {
-      if (inline_value) return Error::Invalid("--" + flag + " takes no value");
-    } else if (inline_value) {
-      value = *inline_value;
-    } else {
-      if (i + 1 >= args.size()) return Error::Invalid("--" + flag + " needs a value");
-      value = args[++i];
-    }
-    if (auto r = option->set(config, value); !r) return std::move(r).error();
+    std::string value = it->second.value;
+    // Here the file is `config check`'s argument, not a flag of serve.
+    if (o.flag == kConfigOption) it->second.source = "argument";
+    // The one option whose value may hold a secret (a password in the URL).
+    if (o.flag == "database-url") value = store::RedactDatabaseUrl(value);
+    effective.push_back({o.flag, value, it->second.source});
   }
-  // With PostgreSQL, a handler waits for a database round trip; as many handler threads as
-  // connections keep every connection busy without tying up the I/O threads. With SQLite,
-  // reads are in-process and run inline, and writes go to a pool so that concurrent writes
-  // wait for one shared commit (group commit, docs/architecture.md) instead of queueing
-  // behind each other's fsync on the I/O thread.
-  if (config.database_url.empty()) {
-    config.server.handler_threads = config.handler_threads.value_or(kSqliteWriteThreads);
-    config.server.reads_inline = true;
-  } else {
-    config.server.handler_threads = config.handler_threads.value_or(config.database_pool_size);
+  if (origins.count("jwt-secret") != 0) {
+    effective.push_back({"jwt-secret", "(set; not shown)", "environment"});
   }
-  if (!config.jwt_secret_file.empty() + !config.jwt_secret.empty() +
-          !config.jwt_public_key_file.empty() > 1) {
-    return Error::Invalid(
-        "configure exactly one of --jwt-secret-file, TOKEN_SERVICE_JWT_SECRET and "
-        "--jwt-public-key-file");
-  }
-  return config;
+  return effective;
 }
 
 std::string ServeUsage() {
   std::ostringstream out;
   out << "Usage: token-service serve [OPTIONS]\n\n"
          "Every option can also be set with an environment variable TOKEN_SERVICE_<OPTION>\n"
-         "(upper case, '-' as '_'); a flag wins over the environment.\n\n";
+         "(upper case, '-' as '_') and in the JSON file of --config under its name without\n"
+         "dashes. Precedence: file < environment < flag. Check a file with\n"
+         "`token-service config check FILE`.\n\n";
   for (const OptionSpec& o : Options()) {
     std::string left = "  --" + o.flag + (o.value_name.empty() ? "" : " " + o.value_name);
     out << left << "\n      " << o.help;
@@ -379,6 +622,8 @@ bool IsSharedKeysFlag(std::string_view flag) {
   return false;
 }
 
+bool IsSharedKeysOption(const OptionSpec& o) { return IsSharedKeysFlag(o.flag); }
+
 Result<std::int64_t> KeysInteger(const std::string& flag, const std::string& v, std::int64_t min,
                                  std::int64_t max) {
   std::int64_t n = 0;
@@ -403,6 +648,19 @@ Result<KeysConfig> ParseKeysConfig(std::string_view command, const std::vector<s
                           "' (expected init, rotate, status or retire)");
   }
   ServeConfig shared;
+  // A service configured by a file keeps its store and key options there: read them too, with
+  // the same precedence as serve (file < environment < flag).
+  std::vector<Setting> config_flag;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_flag = {{FindOption(kConfigOption), args[i + 1]}};
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      config_flag = {{FindOption(kConfigOption), args[i].substr(9)}};
+    }
+  }
+  if (auto r = ApplyConfigFile(config_flag, env, shared, nullptr, IsSharedKeysOption); !r) {
+    return std::move(r).error();
+  }
   for (std::string_view flag : kSharedKeysFlags) {
     const OptionSpec* option = FindOption(flag);
     auto value = env(EnvName(option->flag));
@@ -425,6 +683,10 @@ Result<KeysConfig> ParseKeysConfig(std::string_view command, const std::vector<s
     if (rotate && flag == "resume") {
       if (inline_value) return Error::Invalid("--resume takes no value");
       config.resume = true;
+      continue;
+    }
+    if (flag == kConfigOption) {  // read above
+      if (!inline_value && ++i >= args.size()) return Error::Invalid("--config needs a value");
       continue;
     }
     const bool known = IsSharedKeysFlag(flag) || (rotate && flag == "batch-size") ||
@@ -499,6 +761,9 @@ std::string KeysUsage() {
          "  --database-url URL             the service's PostgreSQL instead of SQLite\n"
          "                                 (better from TOKEN_SERVICE_DATABASE_URL)\n"
          "  --database-timeout-ms MS       statement timeout (default: 10000)\n"
+         "  --config FILE                  serve's configuration file (also from\n"
+         "                                 TOKEN_SERVICE_CONFIG): the options above are read\n"
+         "                                 from it; the environment and flags override it\n"
          "The master key file may also come from TOKEN_SERVICE_MASTER_KEY_FILE.\n";
 }
 

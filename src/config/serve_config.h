@@ -1,8 +1,11 @@
-// Typed configuration of `token-service serve`, from command-line flags and TOKEN_SERVICE_*
-// environment variables (flags win). Every option is declared once in a table that also
-// produces --help, so the help text cannot drift from what is accepted. Unknown flags,
-// unknown TOKEN_SERVICE_* variables and bad values stop start-up with a message naming the
-// option and what is allowed. Pure functions, thread-safe.
+// Typed configuration of `token-service serve`, from a JSON configuration file (--config FILE or
+// TOKEN_SERVICE_CONFIG), TOKEN_SERVICE_* environment variables and command-line flags, in that
+// order of precedence (a flag wins). Every option is declared once in a table that also
+// produces --help, the file keys and the variable names, and one setter per option validates
+// its value whatever the source, so help, file, environment and flags cannot drift apart.
+// Unknown flags, variables and file keys, wrong types and bad values stop start-up with a
+// message naming the source, the option and what is allowed, never a database URL's value.
+// Functions are thread-safe; the file is read once per call.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,7 @@ struct ServeConfig {
   std::optional<std::string> audit_log;  // default: <data-dir>/audit.log; "" disables
   std::string log_level = "info";
   bool allow_core_dumps = false;
+  std::string config_file;  // the configuration file that was read; "" when none
 };
 
 // Looks up an environment variable; injectable for tests.
@@ -51,6 +55,26 @@ std::vector<std::string> ProcessEnvNames();
 Result<ServeConfig> ParseServeConfig(const std::vector<std::string>& args, const EnvLookup& env,
                                      const std::vector<std::string>& env_names);
 std::string ServeUsage();
+
+// Where an option's effective value came from.
+struct ConfigOrigin {
+  std::string value;
+  std::string source;  // "file", "environment" or "flag"
+};
+
+// One line of `token-service config check`: an option, its effective value with secrets
+// redacted, and where the value came from ("default" when nothing set it).
+struct EffectiveOption {
+  std::string name;
+  std::string value;
+  std::string source;
+};
+
+// What `serve --config FILE` would run with in this environment, without starting anything:
+// every option of the table, then jwt-secret (never its value) when the environment holds it.
+// Errors are those serve would stop with.
+Result<std::vector<EffectiveOption>> CheckServeConfig(const std::string& file, const EnvLookup& env,
+                                                      const std::vector<std::string>& env_names);
 // Every flag `serve` accepts, with leading dashes (docs and tests check against this).
 std::vector<std::string> ServeOptionFlags();
 

@@ -170,8 +170,10 @@ Result<KeyUsage> CountKeyUsage(store::TokenStore& store) {
   return usage;
 }
 
-Result<KeyUsage> ScanKeyUsage(store::TokenStore& store, std::size_t batch_size) {
+Result<KeyUsage> ScanKeyUsage(store::TokenStore& store, std::size_t batch_size,
+                              const ScanProgress& progress) {
   KeyUsage usage;
+  std::int64_t scanned = 0;
   std::optional<store::SealedValueKey> after;
   for (;;) {
     auto rows = store.ListSealedValues(after, std::max<std::size_t>(batch_size, 1), std::nullopt);
@@ -181,6 +183,8 @@ Result<KeyUsage> ScanKeyUsage(store::TokenStore& store, std::size_t batch_size) 
     for (const store::SealedValueRow& row : *rows) {
       ++usage.values_by_key[crypto::SealedKeyId(row.sealed_value).value_or(0)];
     }
+    scanned += static_cast<std::int64_t>(rows->size());
+    if (progress) progress(scanned);
   }
   if (auto checked = AddKeyCheck(store, usage); !checked) return std::move(checked).error();
   return usage;

@@ -67,6 +67,9 @@ Result<KeyUsage> CountKeyUsage(store::TokenStore& store);
 // From the sealed bytes themselves (crypto::SealedKeyId on every row): reads every value, so it
 // is slow on a large store, but it does not trust the bookkeeping. `keys retire` uses it before
 // it removes a key.
-Result<KeyUsage> ScanKeyUsage(store::TokenStore& store, std::size_t batch_size = 1000);
+// `progress`, if given, is called after every batch with the number of values read so far.
+using ScanProgress = std::function<void(std::int64_t scanned)>;
+Result<KeyUsage> ScanKeyUsage(store::TokenStore& store, std::size_t batch_size = 1000,
+                              const ScanProgress& progress = {});
 
 }  // namespace ts::service

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -191,6 +192,12 @@ std::optional<int> WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+pid_t SpawnBinary(const std::vector<std::string>& args, const fs::path& work_dir,
+                  const fs::path& out_file, const fs::path& err_file,
+                  const std::map<std::string, std::string>& env, std::string* error) {
+  return Spawn(args, work_dir, out_file, err_file, env, error);
+}
+
 CommandResult RunBinary(const std::vector<std::string>& args, const fs::path& work_dir,
                         std::chrono::milliseconds timeout,
                         const std::map<std::string, std::string>& env) {
@@ -289,6 +296,19 @@ bool ServerProcess::Launch(std::string* error) {
   if (!config_.log_level.empty()) {
     args.push_back("--log-level");
     args.push_back(config_.log_level);
+  }
+  if (config_.options_in_config_file) {
+    // Every option above takes a value: "--name value" becomes "name": "value".
+    boost::json::object file;
+    for (std::size_t i = 1; i + 1 < args.size(); i += 2) {
+      file[args[i].substr(2)] = args[i + 1];
+    }
+    if (!WriteFile(config_file(),
+                   "// written by the black-box harness\n" + boost::json::serialize(file) + "\n")) {
+      *error = "cannot write " + config_file().string();
+      return false;
+    }
+    args = {"serve", "--config", config_file().string()};
   }
   args.insert(args.end(), config_.backend.serve_args.begin(), config_.backend.serve_args.end());
   args.insert(args.end(), config_.extra_args.begin(), config_.extra_args.end());

@@ -89,6 +89,13 @@ CommandResult RunBinary(const std::vector<std::string>& args, const std::filesys
                         std::chrono::milliseconds timeout = std::chrono::seconds(30),
                         const std::map<std::string, std::string>& env = {});
 
+// Starts the binary with `args` and does not wait: stdout and stderr are appended to the given
+// paths (files, or a terminal device such as a pseudo-terminal's slave), the environment is
+// RunBinary's. Returns the pid (the caller reaps it), or -1 and the reason in *error.
+pid_t SpawnBinary(const std::vector<std::string>& args, const std::filesystem::path& work_dir,
+                  const std::filesystem::path& out_file, const std::filesystem::path& err_file,
+                  const std::map<std::string, std::string>& env, std::string* error);
+
 struct ServerConfig {
   Backend backend{"sqlite", {}};
   // With a postgres backend: use this database URL instead of creating a database (it then
@@ -100,6 +107,9 @@ struct ServerConfig {
   std::vector<std::string> extra_args;  // e.g. {"--clock-skew", "5"}
   bool secret_via_env = false;          // TOKEN_SERVICE_JWT_SECRET instead of --jwt-secret-file
   std::string log_level;                // passed as --log-level when not empty
+  // Pass the harness's own options (listen, port file, data dir, keys, audit log, log level) in
+  // a JSON configuration file, as `serve --config FILE` (config_file()), instead of as flags.
+  bool options_in_config_file = false;
   std::chrono::milliseconds start_deadline{30000};
 };
 
@@ -137,6 +147,7 @@ class ServerProcess {
   std::filesystem::path stdout_file() const { return dir() / "server.stdout"; }
   std::filesystem::path stderr_file() const { return dir() / "server.stderr"; }
   std::filesystem::path audit_log_file() const { return dir() / "audit.log"; }
+  std::filesystem::path config_file() const { return dir() / "token-service.json"; }
 
   // Everything the server wrote: stdout, stderr and the audit log.
   std::string AllOutput() const;

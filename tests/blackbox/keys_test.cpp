@@ -6,16 +6,26 @@
 //     every token still accepts its own value and rejects any other;
 //   - a start with another master key file is refused with a clear message;
 //   - `keys status` and `keys retire` report and guard what depends on each key;
-//   - an interrupted rotation is finished by `keys rotate --resume` without another key.
+//   - an interrupted rotation is finished by `keys rotate --resume` without another key;
+//   - `keys rotate` shows its progress (done/total, rate, time left) as plain lines when stderr
+//     is not a terminal and as one rewritten line on a terminal (issue 7, point 8).
 // The database is tampered with through the SQLite C API while the server is stopped. These
 // tests are SQLite-specific (they read and edit the database file), so they are not
 // parameterized over Backends().
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -534,6 +544,122 @@ TEST_F(KeysTest, RotateResumeFinishesAnInterruptedRotationWithoutAnotherKey) {
   EXPECT_TRUE(Contains(done.out, "key id 2 (active): 12 value(s)")) << done.out;
   Restart();
   ExpectOwnValuesOnly(tokens, "after resume");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (h) progress of `keys rotate`
+
+// The progress lines of a rotation to key 2 in `err`, split at '\n' (and at '\r' when
+// `on_terminal`).
+std::vector<std::string> ProgressLines(const std::string& err) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (char c : err) {
+    if (c == '\n' || c == '\r') {
+      if (line.rfind("re-wrapping under key id 2: ", 0) == 0) lines.push_back(line);
+      line.clear();
+    } else {
+      line += c;
+    }
+  }
+  return lines;
+}
+
+TEST_F(KeysTest, RotateProgressIsPlainLinesWhenStderrIsNotATerminal) {
+  CreateTokens(30, 3);
+  ASSERT_EQ(server().Stop(), 0);
+  // The total before the first batch, then ten batches of three rows: each batch is another
+  // tenth, and each tenth gets a line.
+  CommandResult rotated = Keys("rotate", {"--batch-size", "3", "--settle-seconds", "0"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out << rotated.err;
+  EXPECT_EQ(rotated.err.find('\r'), std::string::npos) << rotated.err;
+  const std::vector<std::string> lines = ProgressLines(rotated.err);
+  ASSERT_EQ(lines.size(), 11u) << rotated.err;
+  EXPECT_EQ(lines[0], "re-wrapping under key id 2: 0/30 (0%)");
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const int done = static_cast<int>(i) * 3;
+    const std::string counts =
+        ": " + std::to_string(done) + "/30 (" + std::to_string(done * 100 / 30) + "%), ";
+    EXPECT_TRUE(Contains(lines[i], counts)) << lines[i];
+    EXPECT_TRUE(Contains(lines[i], " rows/s")) << lines[i];
+    EXPECT_EQ(Contains(lines[i], " left"), done < 30) << lines[i];
+  }
+}
+
+// Runs `token-service args...` with stderr on a pseudo-terminal; returns what it wrote there.
+// The child's stdout is appended to `out_file`. Reads while the child runs, so it never blocks on a
+// full terminal buffer.
+std::string RunWithTerminalStderr(const std::vector<std::string>& args, const fs::path& work_dir,
+                                  const fs::path& out_file, int* exit_code) {
+  *exit_code = -1;
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+    ADD_FAILURE() << "no pseudo-terminal: " << std::strerror(errno);
+    if (master >= 0) ::close(master);
+    return "";
+  }
+  const std::string slave = ::ptsname(master);
+  std::string error;
+  const pid_t pid = SpawnBinary(args, work_dir, out_file, slave, {}, &error);
+  if (pid < 0) {
+    ADD_FAILURE() << error;
+    ::close(master);
+    return "";
+  }
+  std::string output;
+  bool exited = false;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0 && (p.revents & POLLIN) != 0) {
+      char buffer[4096];
+      const ssize_t n = ::read(master, buffer, sizeof buffer);
+      if (n > 0) {
+        output.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+    }
+    // Nothing more to read now: done once the child has exited (its output was read above,
+    // or the terminal reports the hang-up).
+    if (exited) break;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      continue;  // one more round of reading what it wrote last
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ADD_FAILURE() << "the command did not finish within 60 s";
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+  }
+  ::close(master);
+  if (exited && WIFEXITED(status)) *exit_code = WEXITSTATUS(status);
+  return output;
+}
+
+TEST_F(KeysTest, RotateProgressIsOneRewrittenLineOnATerminal) {
+  CreateTokens(30, 3);
+  ASSERT_EQ(server().Stop(), 0);
+  int exit_code = -1;
+  const std::string terminal = RunWithTerminalStderr(
+      {"keys", "rotate", "--master-key-file", server().key_file().string(), "--data-dir",
+       server().data_dir().string(), "--batch-size", "3", "--settle-seconds", "0"},
+      server().dir(), server().dir() / "rotate-tty.stdout", &exit_code);
+  ASSERT_EQ(exit_code, 0) << terminal;
+  // The start (the total, before the first batch) and the end are always shown; batches in
+  // between may be skipped (at most ten updates a second), so only those two are asserted.
+  const std::size_t first = terminal.find("\rre-wrapping under key id 2: 0/30 (0%) ");
+  const std::size_t last = terminal.find("\rre-wrapping under key id 2: 30/30 (100%), ");
+  ASSERT_NE(first, std::string::npos) << terminal;
+  ASSERT_NE(last, std::string::npos) << terminal;
+  ASSERT_LT(first, last) << terminal;
+  // One line rewritten in place: no newline until the finished line ends.
+  EXPECT_EQ(terminal.find('\n', first), terminal.find('\n', last)) << terminal;
+  EXPECT_NE(terminal.find('\n', last), std::string::npos) << terminal;
+  EXPECT_TRUE(Contains(ReadFile(server().dir() / "rotate-tty.stdout"),
+                       "re-wrapped 30 stored value(s) under master key id 2"));
 }
 
 }  // namespace
