@@ -8,39 +8,25 @@
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/pct_string_view.hpp>
-#include <cctype>
 #include <vector>
+
+#include "http/request_checks.h"
 
 namespace ts::api {
 namespace {
 
+using http::EqualsIgnoreCase;
+using http::TrimSpaces;
 using oauth::OAuthError;
 using oauth::OAuthErrorCode;
 
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 constexpr std::string_view kRealm = "Basic realm=\"token-service\", charset=\"UTF-8\"";
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // "application/x-www-form-urlencoded; charset=UTF-8" → true; parameters are ignored.
 bool IsForm(std::optional<std::string_view> content_type) {
   if (!content_type) return false;
-  return EqualsIgnoreCase(Trim(content_type->substr(0, content_type->find(';'))), kFormType);
+  return EqualsIgnoreCase(TrimSpaces(content_type->substr(0, content_type->find(';'))), kFormType);
 }
 
 // Percent-decodes one form-encoded part ('+' is a space) of Basic credentials.
@@ -57,14 +43,14 @@ void Wipe(std::string& text) {
 // `Authorization: Basic base64(form(client_id) ":" form(client_secret))` (RFC 6749 2.3.1).
 oauth::OAuthOutcome<bool> ReadBasicCredentials(std::string_view header,
                                                oauth::TokenRequest& request) {
-  header = Trim(header);
+  header = TrimSpaces(header);
   const std::size_t space = header.find(' ');
   if (space == std::string_view::npos || !EqualsIgnoreCase(header.substr(0, space), "Basic")) {
     OAuthError error = oauth::InvalidClient();
     error.description = "Only HTTP Basic client authentication is supported";
     return error;
   }
-  const std::string_view encoded = Trim(header.substr(space + 1));
+  const std::string_view encoded = TrimSpaces(header.substr(space + 1));
   std::string decoded(encoded.size(), '\0');
   std::size_t decoded_size = 0;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(),

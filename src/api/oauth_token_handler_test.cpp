@@ -1,6 +1,7 @@
 #include "api/oauth_token_handler.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <boost/json.hpp>
 
@@ -17,25 +18,10 @@ constexpr std::string_view kForm = "application/x-www-form-urlencoded";
 
 // "Basic " + base64(text).
 std::string Basic(std::string_view text) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(text[i]) << 16) |
-                       (static_cast<unsigned char>(text[i + 1]) << 8) |
-                       static_cast<unsigned char>(text[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += alphabet[(n >> s) & 63];
-  }
-  if (i + 1 == text.size()) {
-    const unsigned n = static_cast<unsigned char>(text[i]) << 16;
-    out += std::string{alphabet[(n >> 18) & 63], alphabet[(n >> 12) & 63]} + "==";
-  } else if (i + 2 == text.size()) {
-    const unsigned n = (static_cast<unsigned char>(text[i]) << 16) |
-                       (static_cast<unsigned char>(text[i + 1]) << 8);
-    out +=
-        std::string{alphabet[(n >> 18) & 63], alphabet[(n >> 12) & 63], alphabet[(n >> 6) & 63]} +
-        "=";
-  }
+  std::string out(sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
+                    text.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
   return "Basic " + out;
 }
 
