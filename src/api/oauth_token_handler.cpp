@@ -90,35 +90,26 @@ http::HttpResponse OAuthJson(int status, std::string body) {
   return response;
 }
 
-http::HttpResponse RenderOAuthError(const OAuthError& error, bool basic_auth) {
-  int status = 400;
-  std::string_view name = "invalid_request";
-  switch (error.code) {
-    case OAuthErrorCode::kInvalidRequest:
-      break;
-    case OAuthErrorCode::kInvalidClient:
-      status = 401;
-      name = "invalid_client";
-      break;
-    case OAuthErrorCode::kUnsupportedGrantType:
-      name = "unsupported_grant_type";
-      break;
-    case OAuthErrorCode::kInvalidScope:
-      name = "invalid_scope";
-      break;
-    case OAuthErrorCode::kTooManyAttempts:
-      status = 429;
-      name = "temporarily_unavailable";
-      break;
-    case OAuthErrorCode::kBusy:
-      status = 503;
-      name = "temporarily_unavailable";
-      break;
-    case OAuthErrorCode::kServerError:
-      status = 500;
-      name = "server_error";
-      break;
+struct OAuthStatus {
+  int status;
+  std::string_view error;  // the RFC 6749 `error` value
+};
+
+OAuthStatus StatusOf(OAuthErrorCode code) {
+  switch (code) {
+    case OAuthErrorCode::kInvalidRequest: return {400, "invalid_request"};
+    case OAuthErrorCode::kInvalidClient: return {401, "invalid_client"};
+    case OAuthErrorCode::kUnsupportedGrantType: return {400, "unsupported_grant_type"};
+    case OAuthErrorCode::kInvalidScope: return {400, "invalid_scope"};
+    case OAuthErrorCode::kTooManyAttempts: return {429, "temporarily_unavailable"};
+    case OAuthErrorCode::kBusy: return {503, "temporarily_unavailable"};
+    case OAuthErrorCode::kServerError: break;
   }
+  return {500, "server_error"};
+}
+
+http::HttpResponse RenderOAuthError(const OAuthError& error, bool basic_auth) {
+  const auto [status, name] = StatusOf(error.code);
   boost::json::object body;
   body["error"] = name;
   body["error_description"] = error.description;

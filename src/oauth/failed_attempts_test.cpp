@@ -5,8 +5,6 @@
 namespace ts::oauth {
 namespace {
 
-constexpr std::int64_t kStart = 1'700'000'000'000;
-
 FailedAttemptPolicy Policy() {
   FailedAttemptPolicy p;
   p.failures_before_lockout = 3;
@@ -17,94 +15,83 @@ FailedAttemptPolicy Policy() {
   return p;
 }
 
-TEST(FailedAttemptsTest, LocksOutAfterTheAllowedFailuresAndDoublesUpToTheMaximum) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {"known"}, Policy());
-  attempts.RecordFailure("known");
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 0);
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 10);
-  clock.Advance(9'500);
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 1);  // rounded up
-  clock.Advance(500);
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 0);
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 20);
-  clock.Advance(20'000);
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 40);
-  clock.Advance(40'000);
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 60);  // capped
-  clock.Advance(60'000);
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 60);
-}
-
-TEST(FailedAttemptsTest, ClientsAreCountedSeparately) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {"a", "b"}, Policy());
-  for (int i = 0; i < 3; ++i) attempts.RecordFailure("a");
-  EXPECT_GT(attempts.RetryAfterSeconds("a"), 0);
-  EXPECT_EQ(attempts.RetryAfterSeconds("b"), 0);
-}
-
-TEST(FailedAttemptsTest, SuccessClearsTheCount) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {"known"}, Policy());
-  attempts.RecordFailure("known");
-  attempts.RecordFailure("known");
-  attempts.RecordSuccess("known");
-  attempts.RecordFailure("known");
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 0);
-}
-
-TEST(FailedAttemptsTest, FailuresAreForgottenAfterTheWindow) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {"known"}, Policy());
-  attempts.RecordFailure("known");
-  attempts.RecordFailure("known");
-  clock.Advance(300'001);
-  attempts.RecordFailure("known");
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 0);
-}
-
-TEST(FailedAttemptsTest, UnknownClientIdsAreLockedOutLikeKnownOnes) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {"known"}, Policy());
-  for (int i = 0; i < 3; ++i) {
-    attempts.RecordFailure("known");
-    attempts.RecordFailure("ghost");
+class FailedAttemptsTest : public ::testing::Test {
+ protected:
+  void Fail(const std::string& client_id, int times = 1) {
+    for (int i = 0; i < times; ++i) attempts_.RecordFailure(client_id);
   }
-  EXPECT_EQ(attempts.RetryAfterSeconds("ghost"), attempts.RetryAfterSeconds("known"));
-  EXPECT_EQ(attempts.RetryAfterSeconds("ghost"), 10);
+  std::int64_t RetryAfter(const std::string& client_id) {
+    return attempts_.RetryAfterSeconds(client_id);
+  }
+
+  FakeClock clock_{1'700'000'000'000};
+  FailedAttempts attempts_{clock_, {"known", "other"}, Policy()};
+};
+
+TEST_F(FailedAttemptsTest, LocksOutAfterTheAllowedFailuresAndDoublesUpToTheMaximum) {
+  Fail("known", 2);
+  EXPECT_EQ(RetryAfter("known"), 0);
+  Fail("known");
+  EXPECT_EQ(RetryAfter("known"), 10);
+  clock_.Advance(9'500);
+  EXPECT_EQ(RetryAfter("known"), 1);  // rounded up
+  clock_.Advance(500);
+  EXPECT_EQ(RetryAfter("known"), 0);
+  for (std::int64_t expected : {20, 40, 60, 60}) {  // doubling, capped at max_lockout
+    Fail("known");
+    EXPECT_EQ(RetryAfter("known"), expected);
+    clock_.Advance(expected * 1000);
+  }
 }
 
-TEST(FailedAttemptsTest, UnknownClientIdsUseBoundedMemory) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {"known"}, Policy());
+TEST_F(FailedAttemptsTest, ClientsAreCountedSeparately) {
+  Fail("known", 3);
+  EXPECT_GT(RetryAfter("known"), 0);
+  EXPECT_EQ(RetryAfter("other"), 0);
+}
+
+TEST_F(FailedAttemptsTest, SuccessClearsTheCount) {
+  Fail("known", 2);
+  attempts_.RecordSuccess("known");
+  Fail("known", 2);
+  EXPECT_EQ(RetryAfter("known"), 0);
+}
+
+TEST_F(FailedAttemptsTest, FailuresAreForgottenAfterTheWindow) {
+  Fail("known", 2);
+  clock_.Advance(300'001);
+  Fail("known");
+  EXPECT_EQ(RetryAfter("known"), 0);
+}
+
+TEST_F(FailedAttemptsTest, UnknownClientIdsAreLockedOutLikeKnownOnes) {
+  for (int i = 0; i < 3; ++i) {
+    Fail("known");
+    Fail("ghost");
+  }
+  EXPECT_EQ(RetryAfter("ghost"), RetryAfter("known"));
+  EXPECT_EQ(RetryAfter("ghost"), 10);
+}
+
+TEST_F(FailedAttemptsTest, UnknownClientIdsUseBoundedMemory) {
   for (int i = 0; i < 1000; ++i) {
-    attempts.RecordFailure("ghost-" + std::to_string(i));
-    EXPECT_LE(attempts.UnknownEntries(), 4u);
+    Fail("ghost-" + std::to_string(i));
+    EXPECT_LE(attempts_.UnknownEntries(), 4u);
   }
   // Configured clients keep their count whatever unknown ids do.
-  for (int i = 0; i < 3; ++i) attempts.RecordFailure("known");
-  for (int i = 0; i < 100; ++i) attempts.RecordFailure("flood-" + std::to_string(i));
-  EXPECT_EQ(attempts.RetryAfterSeconds("known"), 10);
+  Fail("known", 3);
+  for (int i = 0; i < 100; ++i) Fail("flood-" + std::to_string(i));
+  EXPECT_EQ(RetryAfter("known"), 10);
 }
 
-TEST(FailedAttemptsTest, AFullMapDropsForgottenUnknownEntriesFirst) {
-  FakeClock clock(kStart);
-  FailedAttempts attempts(clock, {}, Policy());
-  for (int i = 0; i < 3; ++i) attempts.RecordFailure("old-" + std::to_string(i));
-  clock.Advance(300'001);  // the old failures are forgotten
-  for (int i = 0; i < 3; ++i) attempts.RecordFailure("recent");
-  ASSERT_EQ(attempts.UnknownEntries(), 4u);  // full
-  attempts.RecordFailure("new");
-  EXPECT_EQ(attempts.UnknownEntries(), 2u);             // "recent" and "new"
-  EXPECT_EQ(attempts.RetryAfterSeconds("recent"), 10);  // its lock-out survives
+TEST_F(FailedAttemptsTest, AFullMapDropsForgottenUnknownEntriesFirst) {
+  for (int i = 0; i < 3; ++i) Fail("old-" + std::to_string(i));
+  clock_.Advance(300'001);  // the old failures are forgotten
+  Fail("recent", 3);
+  ASSERT_EQ(attempts_.UnknownEntries(), 4u);  // full
+  Fail("new");
+  EXPECT_EQ(attempts_.UnknownEntries(), 2u);  // "recent" and "new"
+  EXPECT_EQ(RetryAfter("recent"), 10);        // its lock-out survives
 }
 
 }  // namespace
