@@ -3,27 +3,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "http/request_checks.h"
+
 namespace ts::api {
-namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
+using http::EqualsIgnoreCase;
 
 store::ListQuery ToStoreQuery(const std::string& tenant, ListRequest& request) {
   store::ListQuery query;
@@ -106,7 +90,7 @@ Result<ListRequest> DecodeListRequest(const RequestContext& ctx, const std::stri
   out.paging = *paging;
 
   auto total = ctx.request.Header("X-Total-Count");
-  out.want_total = total && EqualsIgnoreCase(Trim(*total), "true");
+  out.want_total = total && EqualsIgnoreCase(http::TrimSpaces(*total), "true");
   return out;
 }
 
@@ -117,7 +101,7 @@ std::optional<service::Precondition> DecodeIfMatch(const http::HttpRequest& requ
   std::string_view rest = *header;
   while (!rest.empty()) {
     std::size_t comma = rest.find(',');
-    std::string_view item = Trim(rest.substr(0, comma));
+    std::string_view item = http::TrimSpaces(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     if (item == "*") {
       precondition.any = true;

@@ -69,6 +69,11 @@ http::HttpResponse ApiRouter::Handle(http::HttpRequest& request) {
     if (method != "GET") return MethodNotAllowed("GET");
     return Health(segments[1] == "live" || ready_());
   }
+  if (token_endpoint_ != nullptr && segments.size() == 2 && segments[0] == "oauth" &&
+      segments[1] == "token") {
+    if (method != "POST") return MethodNotAllowed("POST");
+    return token_endpoint_->Handle(request);
+  }
 
   if (segments.size() < 4 || segments.size() > 5 || segments[0] != "ai-service" ||
       segments[2] != "agentic") {

@@ -1,7 +1,8 @@
 // ApiRouter: the service's request handler. Matches routes, checks path syntax, then
 // authenticates and authorizes, then hands over to a resource's handlers — in exactly the
 // contract's order: route (404) → method (405) → tenant/id syntax (400) → 401 → 403 →
-// the handler's own validation. Also serves /health/live and /health/ready.
+// the handler's own validation. Also serves /health/live and /health/ready, and
+// POST /oauth/token when a token endpoint is set (404 like any unknown path otherwise).
 // Thread-safe: Handle may run concurrently on every I/O thread.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "api/oauth_token_handler.h"
 #include "api/request_context.h"
 #include "auth/token_verifier.h"
 #include "common/clock.h"
@@ -33,6 +35,8 @@ class ApiRouter {
             std::function<bool()> ready);
 
   void AddResource(ResourceRoute route);
+  // Serves POST /oauth/token (client credentials); call before serving. Null: no such route.
+  void SetTokenEndpoint(OAuthTokenHandler* token_endpoint) { token_endpoint_ = token_endpoint; }
   http::HttpResponse Handle(http::HttpRequest& request);
 
  private:
@@ -41,6 +45,7 @@ class ApiRouter {
   service::AuditLog& audit_;
   std::function<bool()> ready_;
   std::map<std::string, ResourceRoute, std::less<>> resources_;
+  OAuthTokenHandler* token_endpoint_ = nullptr;
 };
 
 }  // namespace ts::api

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app/client_command.h"
 #include "app/dev_files.h"
 #include "app/keys_command.h"
 #include "app/serve.h"
@@ -35,12 +36,14 @@ constexpr const char* kUsage =
     "  token-service keys init FILE       create a master key file (mode 0600) for\n"
     "                                     --master-key-file; never overwrites a file\n"
     "  token-service keys status|rotate|retire --master-key-file FILE [--data-dir DIR] ...\n"
-    "                                     key management on a live service (see `keys --help`)\n"
+    "                                     key management on a live service (see `keys --help`)\n";
+// `client add`, from app/client_command, goes between the two.
+constexpr const char* kUsageTail =
     "  token-service --help               this text\n"
     "  token-service --version            the version\n";
 
 int Usage(int code) {
-  (code == 0 ? std::cout : std::cerr) << kUsage;
+  (code == 0 ? std::cout : std::cerr) << kUsage << kClientUsage << kUsageTail;
   return code;
 }
 
@@ -149,6 +152,7 @@ int RunCli(int argc, char** argv) {
   if (command == "dev-token") return DevToken(rest);
   if (command == "keys") return RunKeysCommand(rest);
   if (command == "config") return ConfigCommand(rest);
+  if (command == "client") return RunClientCommand(rest);
   std::cerr << "token-service: unknown command '" << command << "'\n\n";
   return Usage(2);
 }

@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "api/agent_handlers.h"
 #include "api/error_mapping.h"
@@ -21,6 +23,7 @@
 #include "crypto/value_barrier.h"
 #include "http/open_file_limit.h"
 #include "http/server.h"
+#include "oauth/client_credentials.h"
 #include "service/audit_log.h"
 #include "service/key_check.h"
 #include "service/key_rotation.h"
@@ -157,6 +160,41 @@ void PrintDevWelcome(const std::string& secret, const std::string& address, std:
   std::fflush(stdout);
 }
 
+// The token endpoint's issuer when --oauth-clients-file is set, else null.
+Result<std::unique_ptr<oauth::ClientCredentialsIssuer>> TokenIssuerFor(
+    const config::ServeConfig& config, const auth::VerifierOptions& verifier_options,
+    const Clock& clock) {
+  if (config.oauth_clients_file.empty()) return std::unique_ptr<oauth::ClientCredentialsIssuer>();
+  if (verifier_options.algorithm != auth::Algorithm::kHS256) {
+    return Error::Invalid(
+        "--oauth-clients-file: issuing access tokens needs the HS256 secret the service verifies "
+        "them with (--jwt-secret-file or TOKEN_SERVICE_JWT_SECRET); with only a public key "
+        "(--jwt-public-key-file) the service cannot sign them");
+  }
+  if (config.server.handler_threads < 1) {
+    return Error::Invalid(
+        "--oauth-clients-file needs --handler-threads of at least 1: client secrets are "
+        "verified with Argon2id, which must not hold an I/O thread");
+  }
+  auto clients = oauth::LoadClientsFile(config.oauth_clients_file);
+  if (!clients) return std::move(clients).error();
+  oauth::IssuerOptions options;
+  options.signing_secret = verifier_options.key;
+  options.issuer = config.jwt_issuer;
+  options.audience = config.jwt_audience;
+  // Each verification holds the hash's memory cost (64 MiB from `client add`): a few at once
+  // use the cores without letting a flood of requests exhaust memory.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.max_concurrent_verifications = std::min({cores, 4, config.server.handler_threads});
+  const std::size_t count = clients->size();
+  auto issuer = oauth::ClientCredentialsIssuer::Create(std::move(clients).value(),
+                                                       std::move(options), clock);
+  if (!issuer) return std::move(issuer).error();
+  log::Info("oauth.token_endpoint", {{"clients_file", config.oauth_clients_file},
+                                     {"clients", std::to_string(count)}});
+  return std::move(issuer).value();
+}
+
 }  // namespace
 
 namespace {
@@ -198,6 +236,9 @@ int Serve(const config::ServeConfig& config) {
   if (config.dev && verifier_options->algorithm == auth::Algorithm::kHS256) {
     dev_secret = verifier_options->key;
   }
+  SystemClock clock;
+  auto token_issuer = TokenIssuerFor(config, *verifier_options, clock);
+  if (!token_issuer) return Fail(token_issuer.error());
   auto verifier = auth::TokenVerifier::Create(std::move(verifier_options).value());
   if (!verifier) return Fail(verifier.error());
 
@@ -237,7 +278,6 @@ int Serve(const config::ServeConfig& config) {
   crypto::KeyRingWatcher key_watcher(keys->path, barrier, std::move(watch_options));
   key_watcher.Start();
 
-  SystemClock clock;
   auto audit = service::OpenFileAuditLog(config.audit_log.value_or(config.data_dir + "/audit.log"),
                                          clock, /*durable=*/true);
   if (!audit) return Fail(audit.error());
@@ -257,6 +297,11 @@ int Serve(const config::ServeConfig& config) {
   router.AddResource({"tokens", "tokenId", &token_handlers});
   router.AddResource({"mcp-servers", "mcpServerId", &mcp_server_handlers});
   router.AddResource({"agents", "agentId", &agent_handlers});
+  std::optional<api::OAuthTokenHandler> token_endpoint;
+  if (*token_issuer) {
+    token_endpoint.emplace(**token_issuer);
+    router.SetTokenEndpoint(&*token_endpoint);
+  }
 
   http::HttpServer server(
       config.server, [&router](http::HttpRequest& request) { return router.Handle(request); },

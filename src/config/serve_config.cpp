@@ -163,6 +163,11 @@ const std::vector<OptionSpec>& Options() {
        OptionalText(&ServeConfig::jwt_audience)},
       {"clock-skew", "SECONDS", "Tolerance for `exp` and `nbf`.", "60",
        Integer(&ServeConfig::clock_skew_seconds, 0, 3600, "clock-skew")},
+      {"oauth-clients-file", "FILE",
+       "Serve POST /oauth/token (OAuth 2.0 client credentials) for the clients declared in FILE "
+       "(JSON, mode 0600; add entries with `token-service client add`). Needs the HS256 secret, "
+       "which signs the issued tokens.",
+       "off: no /oauth/token", Text(&ServeConfig::oauth_clients_file)},
       {"master-key-file", "FILE",
        "Key ring file of master keys that encrypt token values (create one with "
        "`token-service keys init FILE`).",

@@ -30,6 +30,8 @@ struct ServeConfig {
   std::optional<std::string> jwt_issuer;
   std::optional<std::string> jwt_audience;
   std::int64_t clock_skew_seconds = 60;
+  // Clients of POST /oauth/token (oauth/client_file.h); empty: no token endpoint.
+  std::string oauth_clients_file;
   std::string master_key_file;
   bool dev = false;
   std::string sqlite_synchronous = "FULL";

@@ -12,6 +12,8 @@ constexpr std::size_t kMaxLoggedPath = 200;
 
 char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+}  // namespace
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return LowerAscii(x) == LowerAscii(y);
@@ -23,8 +25,6 @@ std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
-
-}  // namespace
 
 bool IsValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > kMaxRequestIdLength) return false;
