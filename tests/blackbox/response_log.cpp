@@ -1,5 +1,6 @@
 #include "blackbox/response_log.h"
 
+#include <strings.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -15,15 +16,6 @@ namespace {
 // Request headers worth keeping: those that change what a response may be.
 constexpr std::string_view kKeptRequestHeaders[] = {"Content-Type", "If-Match", "X-Request-Id",
                                                     "X-Total-Count"};
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::filesystem::path RecordDir() {
   if (const char* dir = std::getenv("TS_OPENAPI_RECORD_DIR"); dir != nullptr && *dir != '\0') {
@@ -79,7 +71,10 @@ void RecordExchange(const HttpRequest& request, const HttpResponse& response) {
   boost::json::array kept;
   for (const auto& [name, value] : request.headers) {
     for (std::string_view wanted : kKeptRequestHeaders) {
-      if (EqualsIgnoreCase(name, wanted)) kept.push_back(boost::json::array{name, value});
+      if (name.size() == wanted.size() &&
+          ::strncasecmp(name.data(), wanted.data(), name.size()) == 0) {
+        kept.push_back(boost::json::array{name, value});
+      }
     }
   }
   File().Append({{"method", request.method},
