@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/error_mapping.h"
+#include "api/openapi_document.h"
 #include "common/log.h"
 #include "domain/token.h"
 
@@ -28,6 +29,14 @@ http::HttpResponse Health(bool up) {
   response.status = up ? 200 : 503;
   response.SetHeader("Content-Type", "application/json");
   response.body = up ? R"({"status":"UP"})" : R"({"status":"DOWN"})";
+  return response;
+}
+
+http::HttpResponse OpenApiDocumentResponse() {
+  http::HttpResponse response;
+  response.status = 200;
+  response.SetHeader("Content-Type", "application/yaml");  // RFC 9512
+  response.body = std::string(OpenApiDocument());
   return response;
 }
 
@@ -73,6 +82,10 @@ http::HttpResponse ApiRouter::Handle(http::HttpRequest& request) {
       segments[1] == "token") {
     if (method != "POST") return MethodNotAllowed("POST");
     return token_endpoint_->Handle(request);
+  }
+  if (segments.size() == 2 && segments[0] == "ai-service" && segments[1] == "openapi.yaml") {
+    if (method != "GET") return MethodNotAllowed("GET");
+    return OpenApiDocumentResponse();
   }
 
   if (segments.size() < 4 || segments.size() > 5 || segments[0] != "ai-service" ||

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <thread>
 
+#include "blackbox/response_log.h"
+
 namespace bb {
 namespace {
 
@@ -234,11 +236,15 @@ std::string SerializeRequest(std::uint16_t port, const HttpRequest& request) {
 }
 
 ExchangeResult Send(std::uint16_t port, const HttpRequest& request, const ClientOptions& options) {
-  return Exchange(port, SerializeRequest(port, request), options);
+  ExchangeResult result = Exchange(port, SerializeRequest(port, request), options);
+  if (result.ok) RecordExchange(request, result.response);
+  return result;
 }
 
 ExchangeResult SendRaw(std::uint16_t port, std::string_view bytes, const ClientOptions& options) {
-  return Exchange(port, bytes, options);
+  ExchangeResult result = Exchange(port, bytes, options);
+  if (result.ok) RecordRawExchange(bytes, result.response);
+  return result;
 }
 
 std::string UrlEncode(std::string_view text) {

@@ -4,8 +4,9 @@
 // test never depends on the server's keep-alive behaviour. `SendRaw` writes arbitrary bytes
 // (malformed requests, oversized bodies) and still reads whatever response the server sends, even
 // when the server answers early and stops reading: the bytes are written from a second thread while
-// this one reads. Each call is independent; the functions are safe to call from many threads at
-// once.
+// this one reads. Every complete exchange is also recorded for the OpenAPI response checker
+// (response_log.h). Each call is independent; the functions are safe to call from many threads
+// at once.
 #pragma once
 
 #include <chrono>
