@@ -1,16 +1,16 @@
 #include "common/log.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <mutex>
 
 #include "common/timestamp.h"
 
 namespace ts::log {
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
-std::mutex g_mutex;
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -81,9 +81,16 @@ void Write(Level level, std::string_view event, std::span<const Field> fields) {
     }
   }
   line += "}\n";
-  std::lock_guard<std::mutex> lock(g_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  // One write(2) per line, no lock: on a pipe a line up to PIPE_BUF (4 KiB) is atomic, and on
+  // a file Linux serializes writes to one description, so concurrent lines never interleave.
+  // Only a partial write (a longer line on a pipe) continues in a second call.
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace ts::log

@@ -1,7 +1,7 @@
 // Structured logging: one JSON object per line on stderr: {"time","level","event",…fields}.
 // Callers pass an event name and key/value fields; values are escaped as JSON strings, or
 // written as they are when marked as numbers. Never pass a request body, an Authorization
-// header or a token value. Thread-safe (one formatted line, one write under a mutex).
+// header or a token value. Thread-safe and lock-free: one formatted line, one write(2).
 #pragma once
 
 #include <initializer_list>
