@@ -22,15 +22,21 @@
 #include "crypto/key_ring_watcher.h"
 #include "crypto/value_barrier.h"
 #include "http/open_file_limit.h"
+#include "http/request_log.h"
 #include "http/server.h"
 #include "oauth/client_credentials.h"
+#include "metrics/registry.h"
+#include "metrics/request_metrics.h"
+#include "metrics/store_metrics.h"
 #include "service/audit_log.h"
 #include "service/key_check.h"
 #include "service/key_rotation.h"
+#include "service/key_usage_report.h"
 #include "service/mismatch_throttle.h"
 #include "service/token_service.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/timed_store.h"
 
 namespace ts::app {
 namespace {
@@ -215,12 +221,26 @@ void LogOpenFileLimit(const Result<http::OpenFileLimit>& limit, std::size_t max_
   }
 }
 
+// How old the key-rotation numbers of /metrics may get before a scrape counts again.
+constexpr std::chrono::seconds kKeyUsageRefresh{60};
+
+void RenderHttpGauges(metrics::Exposition& out, const http::HttpServer& server) {
+  out.Single("token_service_http_requests_in_flight", "gauge",
+             "Requests whose first byte has arrived and whose response is not written yet.",
+             static_cast<std::uint64_t>(server.InFlightRequests()));
+  out.Single("token_service_http_open_connections", "gauge",
+             "Client connections being served (not counting those refused at the cap).",
+             static_cast<std::uint64_t>(server.OpenConnections()));
+}
+
 }  // namespace
 
 int Serve(const config::ServeConfig& config) {
   log::Level level = log::Level::kInfo;
   log::ParseLevel(config.log_level, &level);
   log::SetLevel(level);
+  log::Info("service.starting",
+            {{"version", TS_VERSION}, {"revision", TS_REVISION}, {"log_level", config.log_level}});
   LogOpenFileLimit(http::RaiseOpenFileLimit(), config.server.max_connections);
   // A core dump would contain decrypted values and keys.
   if (auto policy = ApplyCoreDumpPolicy(config.allow_core_dumps); !policy) {
@@ -282,18 +302,33 @@ int Serve(const config::ServeConfig& config) {
                                          clock, /*durable=*/true);
   if (!audit) return Fail(audit.error());
 
+  // From here on every store call is timed for /metrics.
+  metrics::StoreMetrics store_metrics;
+  store::TimedStore timed_store(**store, store_metrics);
+
   service::MismatchThrottle throttle(clock);
-  service::TokenService tokens(**store, barrier, clock, **audit, throttle);
+  service::TokenService tokens(timed_store, barrier, clock, **audit, throttle);
   api::TokenHandlers token_handlers(tokens);
-  service::McpServerService mcp_servers(**store, clock, **audit);
+  service::McpServerService mcp_servers(timed_store, clock, **audit);
   api::McpServerHandlers mcp_server_handlers(mcp_servers);
-  service::AgentService agents(**store, clock, **audit);
+  service::AgentService agents(timed_store, clock, **audit);
   api::AgentHandlers agent_handlers(agents);
 
+  // Ready: the store answers a ping (bounded by --database-timeout-ms on PostgreSQL), a key
+  // ring is loaded, and the server serves and is not draining (a graceful stop has begun).
   std::atomic<bool> serving{false};
-  store::TokenStore& store_ref = **store;
-  api::ApiRouter router(*verifier, clock, **audit,
-                        [&] { return serving.load() && store_ref.Ping().ok(); });
+  std::atomic<bool> draining{false};
+  metrics::MetricsRegistry registry;
+  api::OperationsEndpoints operations;
+  operations.readiness = [&] {
+    const auto ring = barrier.Keys();
+    return std::vector<api::HealthCheck>{
+        {"store", timed_store.Ping().ok()},
+        {"keys", ring != nullptr && ring->Find(ring->active_id()) != nullptr},
+        {"serving", serving.load() && !draining.load()}};
+  };
+  operations.metrics = [&registry] { return registry.Render(); };
+  api::ApiRouter router(*verifier, clock, **audit, std::move(operations));
   router.AddResource({"tokens", "tokenId", &token_handlers});
   router.AddResource({"mcp-servers", "mcpServerId", &mcp_server_handlers});
   router.AddResource({"agents", "agentId", &agent_handlers});
@@ -306,6 +341,27 @@ int Serve(const config::ServeConfig& config) {
   http::HttpServer server(
       config.server, [&router](http::HttpRequest& request) { return router.Handle(request); },
       [](int status, std::string_view message) { return api::RenderStatus(status, message); });
+
+  // Metrics (docs/operations.md lists them). Collectors are added before serving.
+  metrics::RequestMetrics request_metrics(router.RouteTemplates());
+  service::KeyUsageReport key_usage(timed_store, barrier, clock, kKeyUsageRefresh);
+  registry.Add(
+      [](metrics::Exposition& out) { metrics::RenderBuildInfo(out, TS_VERSION, TS_REVISION); });
+  registry.Add([&request_metrics](metrics::Exposition& out) { request_metrics.Render(out); });
+  registry.Add([&server](metrics::Exposition& out) { RenderHttpGauges(out, server); });
+  registry.Add([&store_metrics](metrics::Exposition& out) { store_metrics.Render(out); });
+  registry.Add([&timed_store](metrics::Exposition& out) {
+    if (auto usage = timed_store.ConnectionPoolUsage()) metrics::RenderPoolUsage(out, *usage);
+  });
+  registry.Add([&key_usage](metrics::Exposition& out) { key_usage.Render(out); });
+  server.OnRequestDone([&request_metrics](const http::RequestRecord& record) {
+    request_metrics.Record(record.route, record.method, record.status, record.duration);
+    http::LogRequest(record);
+  });
+  server.OnStopping([&draining] {
+    draining.store(true);
+    log::Info("service.draining");
+  });
   auto port = server.Start();
   if (!port) return Fail(port.error());
   if (!config.port_file.empty()) {

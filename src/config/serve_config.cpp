@@ -77,12 +77,14 @@ Setter ServerSize(std::size_t http::ServerOptions::*field, std::int64_t min, std
   };
 }
 
-Setter ServerMillis(std::chrono::milliseconds http::ServerOptions::*field, std::string flag) {
+Setter ServerMillis(std::chrono::milliseconds http::ServerOptions::*field, std::string flag,
+                    std::int64_t min = 1) {
   return [=](ServeConfig& c, const std::string& v) -> Result<void> {
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > 3'600'000) {
-      return Bad(flag, "expected milliseconds from 1 to 3600000, got '" + v + "'");
+    if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > 3'600'000) {
+      return Bad(flag, "expected milliseconds from " + std::to_string(min) + " to 3600000, got '" +
+                           v + "'");
     }
     c.server.*field = std::chrono::milliseconds{n};
     return Ok();
@@ -205,6 +207,11 @@ const std::vector<OptionSpec>& Options() {
        ServerMillis(&http::ServerOptions::write_timeout, "write-timeout-ms")},
       {"shutdown-grace-ms", "MS", "How long a graceful stop waits for in-flight requests.", "10000",
        ServerMillis(&http::ServerOptions::shutdown_grace, "shutdown-grace-ms")},
+      {"drain-delay-ms", "MS",
+       "On SIGTERM, answer /health/ready with 503 but keep serving for this long before the "
+       "graceful stop, so a load balancer takes the replica out first; a second SIGTERM ends "
+       "the delay.",
+       "0", ServerMillis(&http::ServerOptions::drain_delay, "drain-delay-ms", 0)},
       {"sqlite-synchronous", "FULL|NORMAL",
        "SQLite durability: FULL (a 201/204 survives a power cut) or NORMAL (survives a "
        "process crash only).",

@@ -33,6 +33,14 @@ struct HttpResponse {
   // The server waits this long before sending, without holding a thread (used to slow down
   // clients that probe secrets).
   std::chrono::milliseconds delay{0};
+  // Never sent; what the request log and the metrics say about the request. `route` is the
+  // route template the router matched, e.g. "/ai-service/{tenant}/agentic/tokens/{tokenId}"
+  // (it must point to storage that outlives the server; empty: no route matched). `tenant`
+  // (once the path's tenant is well-formed) and `subject` (the bearer token's `sub`, once
+  // verified) are empty when unknown.
+  std::string_view route;
+  std::string tenant;
+  std::string subject;
 
   void SetHeader(std::string name, std::string value);
 };

@@ -8,7 +8,6 @@ namespace ts::http {
 namespace {
 
 constexpr std::size_t kMaxRequestIdLength = 64;
-constexpr std::size_t kMaxLoggedPath = 200;
 
 char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -48,11 +47,6 @@ std::string GenerateRequestId() {
     bits >>= 4;
   }
   return id;
-}
-
-std::string_view PathForLog(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
-  return path.substr(0, kMaxLoggedPath);
 }
 
 OversizedHeader ClassifyOversizedHeader(std::string_view buffered, std::size_t max_url_bytes) {

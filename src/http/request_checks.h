@@ -1,8 +1,7 @@
 // Small, pure helpers behind the HTTP server's per-request decisions: which X-Request-Id to
-// trust, how to label a request in the access log without leaking its query string, and
-// whether an oversized header section is a long URL (414) or too many header bytes (431); and
-// the case-insensitive comparison and trimming of header values that handlers share.
-// No Beast or Asio here, so the rules are unit-tested without sockets.
+// trust, and whether an oversized header section is a long URL (414) or too many header
+// bytes (431); and the case-insensitive comparison and trimming of header values that handlers
+// share. No Beast or Asio here, so the rules are unit-tested without sockets.
 // Thread-safe: stateless, except GenerateRequestId, which uses a thread-local generator.
 #pragma once
 
@@ -19,10 +18,6 @@ bool IsValidRequestId(std::string_view id);
 // 16 lowercase hex characters from a non-cryptographic random source (ids label log lines;
 // they are not secrets).
 std::string GenerateRequestId();
-
-// The request-target's path (up to the first '?'), at most 200 characters: enough to tell
-// requests apart in an access log, never the query string (it can be long and carries `q`).
-std::string_view PathForLog(std::string_view target);
 
 enum class OversizedHeader { kUrlTooLong, kFieldsTooLarge };
 

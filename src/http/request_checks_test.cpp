@@ -32,13 +32,6 @@ TEST(RequestIdTest, GeneratedIdsAreSixteenHexCharsAndDiffer) {
   EXPECT_EQ(seen.size(), 100u);
 }
 
-TEST(PathForLogTest, DropsQueryAndCapsLength) {
-  EXPECT_EQ(PathForLog("/a/b?q=secret"), "/a/b");
-  EXPECT_EQ(PathForLog("/a/b"), "/a/b");
-  EXPECT_EQ(PathForLog("?only"), "");
-  EXPECT_EQ(PathForLog("/" + std::string(500, 'x')).size(), 200u);
-}
-
 TEST(ClassifyOversizedHeaderTest, LongTargetIsUrlTooLong) {
   const std::string long_target = "/" + std::string(100, 'a');
   EXPECT_EQ(ClassifyOversizedHeader("GET " + long_target + " HTTP/1.1\r\nHost: h\r\n", 50),

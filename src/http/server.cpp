@@ -118,6 +118,15 @@ class Listener {
   void Run();
   void Stop();
   void SetOnServing(std::function<void()> callback) { on_serving_ = std::move(callback); }
+  void SetOnStopping(std::function<void()> callback) { on_stopping_ = std::move(callback); }
+  void SetOnRequestDone(std::function<void(const RequestRecord&)> callback) {
+    on_request_done_ = std::move(callback);
+  }
+  std::size_t open_connections() const { return sessions_.load(std::memory_order_relaxed); }
+  std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  void RequestBegan() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+  void RequestEnded() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  void ReportRequest(const RequestRecord& record) const;
 
   const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(); }
@@ -133,6 +142,7 @@ class Listener {
   void Accept();
   void OnAccept(const error_code& ec, tcp::socket socket);
   void HandleAccepted(const error_code& ec, tcp::socket socket);
+  void BeginStop();
   void DoStop();
   void ForceClose();
   void RunIoLoop();
@@ -142,6 +152,8 @@ class Listener {
   const RequestHandler handler_;
   const ErrorResponder errors_;
   std::function<void()> on_serving_;
+  std::function<void()> on_stopping_;
+  std::function<void(const RequestRecord&)> on_request_done_;
   const unsigned threads_;
   const std::uint32_t header_limit_;
   const std::size_t read_buffer_limit_;
@@ -153,6 +165,7 @@ class Listener {
   std::atomic<std::size_t> refusals_{0};  // connections being told 503
   std::atomic<std::size_t> live_{0};      // both; the stop waits for this to reach zero
   std::atomic<bool> cap_warned_{false};
+  std::atomic<std::size_t> in_flight_{0};  // requests between first byte and written response
 
   std::mutex registry_mutex_;
   std::unordered_map<Session*, std::weak_ptr<Session>> registry_;  // guarded by registry_mutex_
@@ -163,6 +176,7 @@ class Listener {
   asio::strand<asio::io_context::executor_type> control_;
   tcp::acceptor acceptor_;
   asio::steady_timer grace_timer_;
+  asio::steady_timer drain_timer_;
   asio::steady_timer accept_retry_timer_;
   std::optional<asio::signal_set> signals_;
   bool started_ = false;
@@ -187,7 +201,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) remote_address_ = endpoint.address().to_string();
   }
 
-  ~Session() { listener_.OnSessionClosed(this, refusal_); }
+  ~Session() {
+    EndInFlight();
+    listener_.OnSessionClosed(this, refusal_);
+  }
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -302,6 +319,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void BeginRequest() {
     phase_ = Phase::kInRequest;
     started_ = Clock::now();
+    if (!in_flight_) {
+      in_flight_ = true;
+      listener_.RequestBegan();
+    }
     stream_.expires_at(header_deadline_);
     header_consumed_ = 0;
     parser_->eager(false);  // stop after the header: 100-continue and the limits come first
@@ -541,7 +562,6 @@ class Session : public std::enable_shared_from_this<Session> {
     request.remote_address = remote_address_;
     request.request_id = request_id_;
     method_ = request.method;
-    path_for_log_ = std::string(PathForLog(request.target));
 
     asio::thread_pool* workers = listener_.handler_pool();
     if (workers == nullptr ||
@@ -641,7 +661,6 @@ class Session : public std::enable_shared_from_this<Session> {
       version_ = request.version();
       head_request_ = request.method() == bhttp::verb::head;
       method_ = ToString(request.method_string());
-      path_for_log_ = std::string(PathForLog(request.target()));
     } else {
       head_request_ = false;
     }
@@ -688,6 +707,9 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(!close);
     close_after_write_ = close;
     status_ = status;
+    route_ = source.route;
+    tenant_ = std::move(source.tenant);
+    subject_ = std::move(source.subject);
   }
 
   void Write() {
@@ -701,19 +723,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(const error_code& ec) {
-    if (log::Enabled(log::Level::kDebug) && !refusal_) {
-      const auto micros =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
-      log::Debug("http.access", {{"request_id", request_id_},
-                                 {"method", method_},
-                                 {"path", path_for_log_},
-                                 {"status", std::to_string(status_)},
-                                 {"duration_us", std::to_string(micros)},
-                                 {"written", ec ? "false" : "true"}});
-    }
+    listener_.ReportRequest(
+        {request_id_, method_, route_, tenant_, subject_, status_, Clock::now() - started_, !ec});
+    EndInFlight();
     response_ = Response{};
     method_.clear();
-    path_for_log_.clear();
+    route_ = {};
+    tenant_.clear();
+    subject_.clear();
     if (ec) {
       Close();
       return;
@@ -753,7 +770,16 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // A request that ends without a written response (the peer left, a timeout) is no longer in
+  // flight either.
+  void EndInFlight() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    listener_.RequestEnded();
+  }
+
   void Close() {
+    EndInFlight();
     phase_ = Phase::kClosing;
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -780,7 +806,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_address_;
   std::string request_id_;
   std::string method_;
-  std::string path_for_log_;
+  std::string_view route_;  // static storage (HttpResponse::route)
+  std::string tenant_;
+  std::string subject_;
+  bool in_flight_ = false;  // counted in the listener's in-flight requests
   std::array<char, 4096> drain_{};
 };
 
@@ -803,6 +832,7 @@ Listener::Listener(ServerOptions options, RequestHandler handler, ErrorResponder
       control_(asio::make_strand(ioc_)),
       acceptor_(control_),
       grace_timer_(control_),
+      drain_timer_(control_),
       accept_retry_timer_(control_) {
   if (options_.handler_threads > 0) {
     handler_pool_.emplace(static_cast<std::size_t>(options_.handler_threads));
@@ -812,6 +842,15 @@ Listener::Listener(ServerOptions options, RequestHandler handler, ErrorResponder
 Listener::~Listener() {
   // Queued handlers destroyed with the io_context release sessions; those must not post.
   destroying_.store(true);
+}
+
+void Listener::ReportRequest(const RequestRecord& record) const {
+  if (!on_request_done_) return;
+  try {
+    on_request_done_(record);
+  } catch (...) {
+    // A report must never cost the client its response or the session its state.
+  }
 }
 
 HttpResponse Listener::ErrorResponse(int status, std::string_view message) const {
@@ -899,11 +938,43 @@ void Listener::RunIoLoop() {
 }
 
 void Listener::Stop() {
-  if (stop_requested_.exchange(true)) return;
-  asio::post(control_, [this] { DoStop(); });
+  if (stop_requested_.exchange(true)) {
+    // Ends a drain delay (a no-op otherwise: the timer is not waiting).
+    asio::post(control_, [this] { drain_timer_.cancel(); });
+    return;
+  }
+  asio::post(control_, [this] { BeginStop(); });
+}
+
+void Listener::BeginStop() {
+  if (on_stopping_) {
+    try {
+      on_stopping_();
+    } catch (...) {
+      log::Error("http.on_stopping_failed");
+    }
+  }
+  if (options_.drain_delay <= std::chrono::milliseconds::zero()) {
+    DoStop();
+    return;
+  }
+  log::Info("http.draining", {{"drain_delay_ms", std::to_string(options_.drain_delay.count())}});
+  if (signals_) {
+    // The first signal started this; another one ends the delay (and the DoStop that follows
+    // restores the default dispositions, so a third one ends the process).
+    signals_->async_wait([this](const error_code& ec, int signal_number) {
+      if (ec) return;
+      log::Info("http.signal", {{"signal", std::to_string(signal_number)}});
+      drain_timer_.cancel();
+    });
+  }
+  // Runs on expiry and on cancellation alike.
+  drain_timer_.expires_after(options_.drain_delay);
+  drain_timer_.async_wait([this](const error_code&) { DoStop(); });
 }
 
 void Listener::DoStop() {
+  if (stopping_.load()) return;
   stopping_.store(true);
   log::Info("http.stopping", {{"connections", std::to_string(live_.load())}});
   error_code ignored;
@@ -1060,5 +1131,17 @@ void HttpServer::Stop() { impl_->listener.Stop(); }
 void HttpServer::OnServing(std::function<void()> callback) {
   impl_->listener.SetOnServing(std::move(callback));
 }
+
+void HttpServer::OnStopping(std::function<void()> callback) {
+  impl_->listener.SetOnStopping(std::move(callback));
+}
+
+void HttpServer::OnRequestDone(std::function<void(const RequestRecord&)> callback) {
+  impl_->listener.SetOnRequestDone(std::move(callback));
+}
+
+std::size_t HttpServer::OpenConnections() const { return impl_->listener.open_connections(); }
+
+std::size_t HttpServer::InFlightRequests() const { return impl_->listener.in_flight(); }
 
 }  // namespace ts::http

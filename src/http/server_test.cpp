@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -210,8 +211,11 @@ ServerOptions TestOptions() {
 // Runs an HttpServer on a background thread for the duration of a test.
 class TestServer {
  public:
-  explicit TestServer(RequestHandler handler, ServerOptions options = TestOptions())
+  // `before_start` may register callbacks that must be set before Start.
+  explicit TestServer(RequestHandler handler, ServerOptions options = TestOptions(),
+                      const std::function<void(HttpServer&)>& before_start = {})
       : server_(std::move(options), std::move(handler), TestErrors) {
+    if (before_start) before_start(server_);
     auto port = server_.Start();
     if (!port.ok()) throw std::runtime_error(port.error().message);
     port_ = *port;
@@ -1005,6 +1009,145 @@ TEST(HttpServerTest, GracefulStopWaitsForAHandlerOnAWorker) {
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->Header("Connection"), "close");
   busy.Close();
+  EXPECT_TRUE(server.WaitStopped());
+}
+
+// What OnRequestDone reported, copied out of the views.
+struct Reported {
+  std::string request_id, method, route, tenant, subject;
+  int status = 0;
+  bool written = false;
+};
+
+class ReportLog {
+ public:
+  void Add(const RequestRecord& r) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reports_.push_back({std::string(r.request_id), std::string(r.method), std::string(r.route),
+                        std::string(r.tenant), std::string(r.subject), r.status, r.written});
+    cv_.notify_all();
+  }
+  // The reports once there are at least `count` (a report follows the write, so a client may
+  // see its response a moment before the server reports it).
+  std::vector<Reported> WaitFor(std::size_t count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait_for(lock, kWait, [&] { return reports_.size() >= count; });
+    return reports_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<Reported> reports_;
+};
+
+TEST(HttpServerTest, ReportsEveryRequestWithWhatTheHandlerLabelled) {
+  ReportLog reports;
+  TestServer server(
+      [](HttpRequest&) {
+        HttpResponse response = Text(201, "made");
+        response.route = "/things/{id}";
+        response.tenant = "acme";
+        response.subject = "alice";
+        return response;
+      },
+      TestOptions(),
+      [&](HttpServer& s) { s.OnRequestDone([&](const RequestRecord& r) { reports.Add(r); }); });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/things/1?q=secret", "X-Request-Id: my-id\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 201);
+  // The server's own answers are reported too, without a route.
+  ASSERT_TRUE(client.Send("GET /" + std::string(20000, 'u') + " HTTP/1.1\r\nHost: h\r\n\r\n"));
+  auto too_long = client.ReadResponse();
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->status, 414);
+
+  const auto got = reports.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].request_id, "my-id");
+  EXPECT_EQ(got[0].method, "GET");
+  EXPECT_EQ(got[0].route, "/things/{id}");
+  EXPECT_EQ(got[0].tenant, "acme");
+  EXPECT_EQ(got[0].subject, "alice");
+  EXPECT_EQ(got[0].status, 201);
+  EXPECT_TRUE(got[0].written);
+  EXPECT_EQ(got[1].route, "");
+  EXPECT_EQ(got[1].status, 414);
+  EXPECT_EQ(got[1].request_id, too_long->Header("X-Request-Id").value_or("?"));
+}
+
+// Polls `condition` until it holds or kWait passes (the counters settle right after a write).
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const auto deadline = Clock::now() + kWait;
+  while (!condition()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST(HttpServerTest, CountsInFlightRequestsAndOpenConnections) {
+  Gate gate;
+  TestServer server([&](HttpRequest& request) {
+    if (request.target == "/slow") gate.Enter();
+    return Echo(request);
+  });
+  EXPECT_EQ(server.server().InFlightRequests(), 0u);
+  RawClient idle(server.port());
+  ASSERT_TRUE(idle.Send(Get("/fast")));
+  ASSERT_TRUE(idle.ReadResponse());
+  RawClient busy(server.port());
+  ASSERT_TRUE(busy.Send(Get("/slow")));
+  ASSERT_TRUE(gate.WaitEntered());
+  EXPECT_EQ(server.server().InFlightRequests(), 1u);
+  EXPECT_EQ(server.server().OpenConnections(), 2u);
+  gate.Open();
+  ASSERT_TRUE(busy.ReadResponse());
+  EXPECT_TRUE(Eventually([&] { return server.server().InFlightRequests() == 0; }));
+  idle.Close();
+  EXPECT_TRUE(Eventually([&] { return server.server().OpenConnections() == 1; }));
+}
+
+TEST(HttpServerTest, AbandonedRequestIsNoLongerInFlight) {
+  TestServer server(Echo);
+  {
+    RawClient client(server.port());
+    ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: h\r\n"));  // header never completes
+    EXPECT_TRUE(Eventually([&] { return server.server().InFlightRequests() == 1; }));
+  }
+  EXPECT_TRUE(Eventually([&] { return server.server().InFlightRequests() == 0; }));
+}
+
+TEST(HttpServerTest, OnStoppingRunsWhenAGracefulStopBegins) {
+  std::promise<void> stopping;
+  TestServer server(Echo, TestOptions(),
+                    [&](HttpServer& s) { s.OnStopping([&] { stopping.set_value(); }); });
+  server.server().Stop();
+  EXPECT_EQ(stopping.get_future().wait_for(kWait), std::future_status::ready);
+  EXPECT_TRUE(server.WaitStopped());
+}
+
+TEST(HttpServerTest, DrainDelayKeepsServingUntilASecondStop) {
+  ServerOptions options = TestOptions();
+  options.drain_delay = std::chrono::hours(1);
+  std::promise<void> stopping;
+  TestServer server(Echo, options,
+                    [&](HttpServer& s) { s.OnStopping([&] { stopping.set_value(); }); });
+  server.server().Stop();
+  ASSERT_EQ(stopping.get_future().wait_for(kWait), std::future_status::ready);
+  // Draining: readiness failed (OnStopping ran), yet new connections are still served.
+  RawClient late(server.port());
+  ASSERT_TRUE(late.connected());
+  ASSERT_TRUE(late.Send(Get("/during-drain")));
+  auto response = late.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_FALSE(server.WaitStopped(0ms));
+  server.server().Stop();  // ends the delay: the stop proper follows
+  EXPECT_TRUE(late.WaitClosed());
   EXPECT_TRUE(server.WaitStopped());
 }
 

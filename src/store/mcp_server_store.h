@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "domain/mcp_server.h"
+#include "metrics/store_metrics.h"
 #include "store/agent_store.h"
 #include "store/token_store.h"
 
@@ -48,6 +49,11 @@ class McpServerStore {
 
 // What a backend offers: every resource's store over one database, so that a write touching
 // several resources (a forced delete) is one transaction.
-class Store : public TokenStore, public McpServerStore, public AgentStore {};
+class Store : public TokenStore, public McpServerStore, public AgentStore {
+ public:
+  // Usage of the backend's connection pool for /metrics, or nullopt if it has none worth
+  // reporting. A cheap snapshot (no database call); thread-safe.
+  virtual std::optional<metrics::PoolUsage> ConnectionPoolUsage() const { return std::nullopt; }
+};
 
 }  // namespace ts::store

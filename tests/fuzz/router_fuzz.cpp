@@ -174,8 +174,8 @@ class Stack {
     auto verifier = ts::auth::TokenVerifier::Create(std::move(verifier_options));
     FUZZ_CHECK(verifier.ok(), "verifier");
     verifier_ = std::make_unique<ts::auth::TokenVerifier>(std::move(verifier).value());
-    router_ =
-        std::make_unique<ts::api::ApiRouter>(*verifier_, clock_, *audit_, [] { return true; });
+    router_ = std::make_unique<ts::api::ApiRouter>(*verifier_, clock_, *audit_,
+                                                   ts::api::OperationsEndpoints{});
     router_->AddResource({"tokens", "tokenId", handlers_.get()});
     router_->AddResource({"mcp-servers", "mcpServerId", mcp_handlers_.get()});
     router_->AddResource({"agents", "agentId", agent_handlers_.get()});

@@ -225,6 +225,7 @@ class ConnectionPool {
                  std::unique_ptr<PgConnection> first)
       : options_(std::move(options)), wait_(wait), slots_(static_cast<std::size_t>(size)) {
     slots_[0] = std::move(first);
+    if (slots_[0]) open_.store(1);
     // Slot 0 (already connected) is handed out first.
     for (int i = size - 1; i >= 0; --i) idle_.push_back(i);
   }
@@ -233,7 +234,9 @@ class ConnectionPool {
     int slot = -1;
     {
       std::unique_lock lock(mu_);
+      if (idle_.empty()) waits_.fetch_add(1, std::memory_order_relaxed);
       if (!cv_.wait_for(lock, wait_, [&] { return !idle_.empty(); })) {
+        timeouts_.fetch_add(1, std::memory_order_relaxed);
         return Error::Unavailable("postgres store " + std::string(what) +
                                   ": no pooled connection free within the statement timeout");
       }
@@ -242,7 +245,7 @@ class ConnectionPool {
     }
     // Only the lease holder touches a slot's connection, so no lock is needed below.
     auto& conn = slots_[static_cast<std::size_t>(slot)];
-    if (conn && !conn->LooksAlive()) conn.reset();
+    if (conn && !conn->LooksAlive()) Discard(conn);
     if (conn) return Lease(this, slot, false);
 
     if (SteadyMillis() - last_connect_failure_ms_.load() < kReconnectBackoff.count()) {
@@ -257,18 +260,38 @@ class ConnectionPool {
       return std::move(connected).error();
     }
     conn = std::move(connected).value();
+    open_.fetch_add(1, std::memory_order_relaxed);
     return Lease(this, slot, true);
+  }
+
+  // A snapshot for /metrics.
+  metrics::PoolUsage Usage() {
+    metrics::PoolUsage usage;
+    usage.size = static_cast<std::int64_t>(slots_.size());
+    usage.open = open_.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu_);
+      usage.in_use = usage.size - static_cast<std::int64_t>(idle_.size());
+    }
+    usage.waits = waits_.load(std::memory_order_relaxed);
+    usage.timeouts = timeouts_.load(std::memory_order_relaxed);
+    return usage;
   }
 
  private:
   void Release(int slot) {
     auto& conn = slots_[static_cast<std::size_t>(slot)];
-    if (conn && conn->broken()) conn.reset();  // reconnect on the next lease
+    if (conn && conn->broken()) Discard(conn);  // reconnect on the next lease
     {
       std::lock_guard lock(mu_);
       idle_.push_back(slot);
     }
     cv_.notify_one();
+  }
+
+  void Discard(std::unique_ptr<PgConnection>& conn) {
+    conn.reset();
+    open_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   const PgConnectOptions options_;
@@ -277,6 +300,9 @@ class ConnectionPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<int> idle_;  // guarded by mu_
+  std::atomic<std::int64_t> open_{0};
+  std::atomic<std::uint64_t> waits_{0};
+  std::atomic<std::uint64_t> timeouts_{0};
   std::atomic<std::int64_t> last_connect_failure_ms_{std::numeric_limits<std::int64_t>::min() / 2};
 };
 
@@ -293,6 +319,8 @@ std::int64_t KeyIdParam(std::optional<std::uint32_t> key_id) {
 class PostgresTokenStore final : public Store {
  public:
   explicit PostgresTokenStore(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+
+  std::optional<metrics::PoolUsage> ConnectionPoolUsage() const override { return pool_->Usage(); }
 
   Result<std::optional<TokenRecord>> Get(std::string_view tenant, std::string_view id) override {
     using Out = std::optional<TokenRecord>;
