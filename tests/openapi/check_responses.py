@@ -186,6 +186,19 @@ def self_test(document):
     def read(body, target=base + "/openai"):
         return record("GET", target, 200, json.dumps(body))
 
+    oauth_headers = standard + json_type + [["Pragma", "no-cache"]]
+    access_token = {"access_token": "eyJ.x.y", "token_type": "Bearer", "expires_in": 900,
+                    "scope": "ai.agent_read"}
+
+    def oauth(status, body, extra=(), headers=None):
+        return {"method": "POST", "target": "/oauth/token",
+                "response": {"status": status, "body": json.dumps(body),
+                             "headers": (oauth_headers if headers is None else headers)
+                             + list(extra)}}
+
+    def oauth_error(error):
+        return {"error": error, "error_description": "d"}
+
     agent = {"id": "a", "name": {"en": "Agent"}, "enabled": True, "userPrompt": "p",
              "llmConfig": {"provider": "emporix_openai", "model": "m"}, "mcpServers": [],
              "metadata": token["metadata"]}
@@ -202,6 +215,16 @@ def self_test(document):
         "a GET of the item named search": read(dict(token, id="search"), base + "/search"),
         "raw bytes without a request line": {"raw": True, "response": {
             "status": 400, "headers": [], "body": "garbage"}},
+        "an access token": oauth(200, access_token),
+        "an invalid_client with WWW-Authenticate": oauth(401, oauth_error("invalid_client"), [
+            ["WWW-Authenticate", 'Basic realm="token-service", charset="UTF-8"']]),
+        "a lockout with Retry-After": oauth(429, oauth_error("temporarily_unavailable"),
+                                            [["Retry-After", "30"]]),
+        "a 503 at the connection cap": oauth(503, {"code": 503, "status": "Service Unavailable",
+                                                   "message": "m"}, headers=standard + json_type),
+        "a GET of /oauth/token": record("GET", "/oauth/token", 405, json.dumps(
+            {"code": 405, "status": "Method Not Allowed", "message": "no"}),
+            headers=standard + json_type + [["Allow", "POST"]]),
         "an agent read": record("GET", agent_read, 200, json.dumps(agent)),
     }
     wrong = {
@@ -228,6 +251,18 @@ def self_test(document):
         "a 204 with a body": record("DELETE", base + "/openai", 204, "{}", etag=False),
         "an error body with an extra field": record("GET", base, 400, json.dumps(
             {"code": 400, "status": "Bad Request", "message": "m", "trace": "x"}), etag=False),
+        "an access token with a refresh token": oauth(200, dict(access_token,
+                                                                refresh_token="r")),
+        "an access token of type mac": oauth(200, dict(access_token, token_type="mac")),
+        "an access token without Pragma": oauth(200, access_token,
+                                                headers=standard + json_type),
+        "an OAuth 400 with the common error body": oauth(400, {
+            "code": 400, "status": "Bad Request", "message": "m"}),
+        "an OAuth 400 named invalid_client": oauth(400, oauth_error("invalid_client")),
+        "an OAuth error without error_description": oauth(401, {"error": "invalid_client"}),
+        "a lockout without Retry-After": oauth(429, oauth_error("temporarily_unavailable")),
+        "an OAuth 415 (the endpoint answers 400 invalid_request)": oauth(
+            415, oauth_error("invalid_request")),
         "an agent name in a language code x-propertyNames refuses": record(
             "GET", agent_read, 200, json.dumps(dict(agent, name={"EN_us": "Agent"}))),
     }
