@@ -11,9 +11,10 @@ checks:
   - every required header of that response is present, and every declared header present
     has a value its schema allows,
   - the Content-Type is one the response declares (and there is no body when it declares
-    none), and the body validates against its schema: JSON Schema 2020-12, formats checked;
-    when the request had a non-empty `fields`, the read was projected, so `required` is
-    not enforced (everything else is).
+    none), and the body validates against its schema: the OpenAPI 3.0 schema object
+    translated into JSON Schema draft 7 (openapi_doc.json_schema: `nullable`, our
+    `x-propertyNames`), formats checked; when the request had a non-empty `fields`, the read
+    was projected, so `required` is not enforced (everything else is).
 Exempt: exchanges made with raw bytes whose request line does not parse (socket abuse tests:
 no method or target to match), and the body of a response to HEAD.
 
@@ -185,6 +186,24 @@ def self_test(document):
     def read(body, target=base + "/openai"):
         return record("GET", target, 200, json.dumps(body))
 
+    oauth_headers = standard + json_type + [["Pragma", "no-cache"]]
+    access_token = {"access_token": "eyJ.x.y", "token_type": "Bearer", "expires_in": 900,
+                    "scope": "ai.agent_read"}
+
+    def oauth(status, body, extra=(), headers=None):
+        return {"method": "POST", "target": "/oauth/token",
+                "response": {"status": status, "body": json.dumps(body),
+                             "headers": (oauth_headers if headers is None else headers)
+                             + list(extra)}}
+
+    def oauth_error(error):
+        return {"error": error, "error_description": "d"}
+
+    agent = {"id": "a", "name": {"en": "Agent"}, "enabled": True, "userPrompt": "p",
+             "llmConfig": {"provider": "emporix_openai", "model": "m"}, "mcpServers": [],
+             "metadata": token["metadata"]}
+    agent_read = "/ai-service/acme/agentic/agents/a"
+
     right = {
         "a token read": read(token),
         "a projected read (fields=id)": read({"id": "openai"}, base + "/openai?fields=id"),
@@ -196,6 +215,17 @@ def self_test(document):
         "a GET of the item named search": read(dict(token, id="search"), base + "/search"),
         "raw bytes without a request line": {"raw": True, "response": {
             "status": 400, "headers": [], "body": "garbage"}},
+        "an access token": oauth(200, access_token),
+        "an invalid_client with WWW-Authenticate": oauth(401, oauth_error("invalid_client"), [
+            ["WWW-Authenticate", 'Basic realm="token-service", charset="UTF-8"']]),
+        "a lockout with Retry-After": oauth(429, oauth_error("temporarily_unavailable"),
+                                            [["Retry-After", "30"]]),
+        "a 503 at the connection cap": oauth(503, {"code": 503, "status": "Service Unavailable",
+                                                   "message": "m"}, headers=standard + json_type),
+        "a GET of /oauth/token": record("GET", "/oauth/token", 405, json.dumps(
+            {"code": 405, "status": "Method Not Allowed", "message": "no"}),
+            headers=standard + json_type + [["Allow", "POST"]]),
+        "an agent read": record("GET", agent_read, 200, json.dumps(agent)),
     }
     wrong = {
         "a token read with its value": read(dict(token, value="sk-secret")),
@@ -221,6 +251,20 @@ def self_test(document):
         "a 204 with a body": record("DELETE", base + "/openai", 204, "{}", etag=False),
         "an error body with an extra field": record("GET", base, 400, json.dumps(
             {"code": 400, "status": "Bad Request", "message": "m", "trace": "x"}), etag=False),
+        "an access token with a refresh token": oauth(200, dict(access_token,
+                                                                refresh_token="r")),
+        "an access token of type mac": oauth(200, dict(access_token, token_type="mac")),
+        "an access token without Pragma": oauth(200, access_token,
+                                                headers=standard + json_type),
+        "an OAuth 400 with the common error body": oauth(400, {
+            "code": 400, "status": "Bad Request", "message": "m"}),
+        "an OAuth 400 named invalid_client": oauth(400, oauth_error("invalid_client")),
+        "an OAuth error without error_description": oauth(401, {"error": "invalid_client"}),
+        "a lockout without Retry-After": oauth(429, oauth_error("temporarily_unavailable")),
+        "an OAuth 415 (the endpoint answers 400 invalid_request)": oauth(
+            415, oauth_error("invalid_request")),
+        "an agent name in a language code x-propertyNames refuses": record(
+            "GET", agent_read, 200, json.dumps(dict(agent, name={"EN_us": "Agent"}))),
     }
     checker = Checker(document)
     failures = []
@@ -230,10 +274,24 @@ def self_test(document):
     for name, r in wrong.items():
         if not checker.problems(r):
             failures.append(f"{name} was not reported")
+    # The OpenAPI 3.0 → JSON Schema translation itself (no response schema is nullable).
+    nullable = {"type": "string", "nullable": True, "enum": ["a", None]}
+    translated = [
+        ("nullable accepts null", nullable, None, True),
+        ("nullable still checks the enum", nullable, "b", False),
+        ("not nullable refuses null", {"type": "string"}, None, False),
+        ("exclusiveMinimum: true excludes the bound",
+         {"type": "integer", "minimum": 1, "exclusiveMinimum": True}, 1, False),
+        ("exclusiveMinimum: false keeps it",
+         {"type": "integer", "minimum": 1, "exclusiveMinimum": False}, 1, True),
+    ]
+    for name, schema, instance, valid in translated:
+        if openapi_doc.schema_validator(document, schema).is_valid(instance) != valid:
+            failures.append(f"translation: {name} does not hold")
     for failure in failures:
         print(f"self-test: {failure}", file=sys.stderr)
     print(f"self-test: {len(right)} right and {len(wrong)} wrong responses, "
-          f"{len(failures)} misjudged")
+          f"{len(translated)} translations, {len(failures)} misjudged")
     return 1 if failures else 0
 
 

@@ -1,8 +1,11 @@
 """Loading docs/openapi.yaml and resolving its references: what the document validator
 (validate_document.py) and the response checker (check_responses.py) share.
 
-Runs with Debian's python3-yaml and python3-jsonschema (4.10, JSON Schema 2020-12, the dialect
-of OpenAPI 3.1 schemas). Pure functions over a loaded document; no state of its own.
+Runs with Debian's python3-yaml and python3-jsonschema (4.10). OpenAPI 3.0 schema objects are
+not plain JSON Schema (`nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, our
+`x-propertyNames`): `json_schema_document` translates them into JSON Schema draft 7, the
+dialect everything here validates with. Pure functions over a loaded document; no state of
+its own.
 """
 
 import re
@@ -49,15 +52,54 @@ def deref(document, node):
     return node
 
 
+# What schema objects are validated with, once translated by json_schema (draft 7: the first
+# with `propertyNames` and numeric `exclusiveMinimum`; like OpenAPI 3.0 it ignores the
+# siblings of `$ref`).
+SchemaValidator = jsonschema.Draft7Validator
+
+# Keywords whose values are data, not schemas: never translated.
+_DATA_KEYWORDS = ("enum", "default", "example", "x-example")
+
+
+def json_schema(node):
+    """An OpenAPI 3.0 schema object (and everything below it) as JSON Schema draft 7:
+    `nullable: true` adds "null" to `type` (an `enum` allows null only when it lists it, as
+    OpenAPI 3.0.3 says); `exclusiveMinimum: true` with `minimum` becomes the numeric form
+    (likewise for maximum); `x-propertyNames` (OpenAPI 3.0 has no `propertyNames`) becomes
+    `propertyNames`. Anything that is not a schema passes through unchanged."""
+    if isinstance(node, list):
+        return [json_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in _DATA_KEYWORDS:
+            out[key] = value
+        elif key == "properties" and isinstance(value, dict):  # names, not keywords
+            out[key] = {name: json_schema(v) for name, v in value.items()}
+        else:
+            out[key] = json_schema(value)
+    if out.pop("nullable", False) is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if isinstance(out.get(exclusive), bool):
+            if out.pop(exclusive) and bound in out:
+                out[exclusive] = out.pop(bound)
+    if "x-propertyNames" in out:
+        out["propertyNames"] = out.pop("x-propertyNames")
+    return out
+
+
 def schema_validator(document, schema, drop_required=False):
-    """A 2020-12 validator of `schema`, resolving `#/…` references inside `document`.
+    """A validator of the OpenAPI 3.0 schema object `schema`, resolving `#/…` references
+    inside `document`; both are translated by json_schema first.
     drop_required: the read was projected with `fields`, so no property is required."""
+    document, schema = json_schema(document), json_schema(schema)
     if drop_required:
         document = without_required(document)
         schema = without_required(schema)
     resolver = jsonschema.RefResolver(base_uri="", referrer=document)
-    return jsonschema.Draft202012Validator(
-        schema, resolver=resolver, format_checker=jsonschema.FormatChecker())
+    return SchemaValidator(schema, resolver=resolver, format_checker=jsonschema.FormatChecker())
 
 
 def without_required(node):
@@ -80,6 +122,6 @@ def path_regex(template):
 
 
 def match_path(document, path):
-    """Path templates matching `path`, concrete ones first (OpenAPI 3.1 §4.8.8)."""
+    """Path templates matching `path`, concrete ones first (OpenAPI 3.0.3 §4.7.8)."""
     matches = [t for t in document.get("paths", {}) if path_regex(t).match(path)]
     return sorted(matches, key=lambda t: t.count("{"))

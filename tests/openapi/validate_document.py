@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""Validates docs/openapi.yaml: against the official OpenAPI 3.1 JSON Schema (vendored as
-schema-3.1.json, see NOTICE), every schema against the JSON Schema 2020-12 meta-schema, and
-what a schema validator cannot see: every `$ref` resolves, every path template parameter is
-declared (and every declared path parameter is in the template), operationIds are present and
-unique, every component is used, every response declares `Cache-Control` and `X-Request-Id`,
-and no response schema has a `value` property (a token's value never comes back).
+"""Validates docs/openapi.yaml: against the official OpenAPI 3.0 JSON Schema (a draft-04
+schema, from Debian's openapi-specification package:
+/usr/share/openapi-specification/schemas/v3.0/schema.json), every schema object, translated
+(openapi_doc.json_schema), against the JSON Schema draft 7 meta-schema, and what a schema
+validator cannot see: every `$ref` resolves and has no siblings (OpenAPI 3.0 ignores them),
+every path template parameter is declared (and every declared path parameter is in the
+template), operationIds are present and unique, every component is used, every response
+declares `Cache-Control` and `X-Request-Id`, and no response schema has a `value` property (a
+token's value never comes back).
 
     validate_document.py DOCUMENT OFFICIAL_SCHEMA     exit 0 when valid, 1 with the problems
     validate_document.py --self-test DOCUMENT OFFICIAL_SCHEMA
@@ -30,6 +33,20 @@ def walk(node, where="#"):
     elif isinstance(node, list):
         for i, v in enumerate(node):
             yield from walk(v, f"{where}/{i}")
+
+
+def deepest(error):
+    """A oneOf failure ("not valid under any of the given schemas": a schema object or a
+    Reference Object) only names the object; the alternative's error deepest in the document,
+    other than a missing `$ref`, says what is wrong with it."""
+    candidates = [error]
+    stack = list(error.context or [])
+    while stack:
+        e = stack.pop()
+        candidates.append(e)
+        stack += e.context or []
+    return max(candidates, key=lambda e: (e.validator != "required" or "$ref" not in e.message,
+                                          len(e.absolute_path), e is not error))
 
 
 def operations(document):
@@ -63,10 +80,10 @@ def schema_properties_named(document, schema, name, owner="an inline schema", se
 
 def problems_of(document, official):
     problems = []
-    validator = jsonschema.Draft202012Validator(official)
+    validator = jsonschema.Draft4Validator(official)
     for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path)):
         at = "/".join(str(p) for p in error.path)
-        problems.append(f"OpenAPI 3.1 schema: at /{at}: {error.message[:300]}")
+        problems.append(f"OpenAPI 3.0 schema: at /{at}: {deepest(error).message[:300]}")
 
     for pointer, node in walk(document):
         ref = node.get("$ref")
@@ -75,10 +92,14 @@ def problems_of(document, official):
                 openapi_doc.pointer_get(document, ref)
             except (KeyError, ValueError, IndexError) as e:
                 problems.append(f"{pointer}: $ref does not resolve: {e}")
+            siblings = sorted(k for k in node if k != "$ref")
+            if siblings:
+                problems.append(f"{pointer}: $ref has siblings, which OpenAPI 3.0 ignores: "
+                                f"{', '.join(siblings)} (wrap the $ref in allOf)")
 
     for name, schema in document.get("components", {}).get("schemas", {}).items():
         try:
-            jsonschema.Draft202012Validator.check_schema(schema)
+            openapi_doc.SchemaValidator.check_schema(openapi_doc.json_schema(schema))
         except jsonschema.SchemaError as e:
             problems.append(f"components/schemas/{name}: not a JSON Schema: {e.message[:300]}")
 
@@ -151,6 +172,12 @@ def self_test(document, official):
         "not OpenAPI (unknown field in an operation)": lambda d: d["paths"][tokens]["get"].update(
             {"summry": "typo"}),
         "invalid JSON Schema": lambda d: schemas(d)["Name"].update({"minLength": "one"}),
+        "invalid x-propertyNames": lambda d: schemas(d)["LocalizedText"][
+            "x-propertyNames"].update({"maxLength": -1}),
+        "a $ref with a sibling": lambda d: schemas(d)["Token"]["properties"]["id"].update(
+            {"description": "ignored by OpenAPI 3.0"}),
+        "an OpenAPI 3.1 type array": lambda d: schemas(d)["TokenWrite"]["properties"][
+            "id"].update({"type": ["string", "null"]}),
         "missing Cache-Control header": lambda d: d["components"]["responses"]["TokenRead"][
             "headers"].pop("Cache-Control"),
     }
@@ -169,8 +196,13 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     document = openapi_doc.load(args[0])
-    with open(args[1], encoding="utf-8") as f:
-        official = json.load(f)
+    try:
+        with open(args[1], encoding="utf-8") as f:
+            official = json.load(f)
+    except OSError as e:
+        print(f"{e}: the official OpenAPI 3.0 schema comes with Debian's openapi-specification "
+              "(scripts/install-deps --test-tools)", file=sys.stderr)
+        return 2
     if test:
         missed, cases = self_test(document, official)
         for name in missed:
