@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "blackbox/contract_fixture.h"
 #include "blackbox/harness.h"
@@ -176,21 +177,29 @@ TEST_P(ObservabilityTest, MetricsCountRequestsAsTheyHappened) {
   EXPECT_EQ(Request(*server, "GET", "/no/such/" + tenant).status, 404);
   EXPECT_EQ(Request(*server, "BREW", "/health/ready").status, 405);
 
-  // The log line and the counters follow each write; the scrape polls until they settle.
+  // A request is counted once its response has been written, which the client may see
+  // before the server's write completes, on any I/O thread and in any order between
+  // connections: the scrape polls until every request made above has been counted.
   std::map<std::string, double> after;
   const std::string get_200 = RequestsSeries(kItemRoute, "GET", 200);
   std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  do {
-    text = Scrape(*server);
-    after = ParseSamples(text);
-    if (after[RequestsSeries("/health/ready", "other", 405)] >= 1) break;
-    std::this_thread::sleep_for(20ms);
-  } while (std::chrono::steady_clock::now() < deadline);
   auto delta = [&](const std::string& series) {
     const auto b = before.find(series);
     return after[series] - (b == before.end() ? 0.0 : b->second);
   };
+  const std::vector<std::string> expected_series = {
+      RequestsSeries(kItemRoute, "PUT", 201),      get_200,
+      RequestsSeries(kItemRoute, "GET", 404),      RequestsSeries(kItemRoute, "GET", 401),
+      RequestsSeries("unmatched", "GET", 404),     RequestsSeries("/health/ready", "other", 405)};
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    text = Scrape(*server);
+    after = ParseSamples(text);
+    bool all_counted = true;
+    for (const std::string& series : expected_series) all_counted = all_counted && delta(series) >= 1;
+    if (all_counted && delta(get_200) >= 2) break;
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(delta(RequestsSeries(kItemRoute, "PUT", 201)), 1) << text;
   EXPECT_EQ(delta(get_200), 2);
   EXPECT_EQ(delta(RequestsSeries(kItemRoute, "GET", 404)), 1);
