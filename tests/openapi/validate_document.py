@@ -166,7 +166,7 @@ def self_test(document, official):
         "undeclared path parameter": lambda d: d["paths"][tokens].update(
             {"parameters": d["paths"][tokens]["parameters"][:1]}),
         "duplicate operationId": lambda d: d["paths"][tokens]["put"].update(
-            {"operationId": "getToken"}),
+            {"operationId": "GET-ai-retrieve-token"}),
         "a value property in a token read": lambda d: schemas(d)["Token"]["properties"].update(
             {"value": {"type": "string"}}),
         "not OpenAPI (unknown field in an operation)": lambda d: d["paths"][tokens]["get"].update(
