@@ -29,7 +29,8 @@ Result<ListRequest> DecodeListRequest(const RequestContext& ctx, const std::stri
 // The store's form of a decoded list request; moves the filter and sort out of `request`.
 store::ListQuery ToStoreQuery(const std::string& tenant, ListRequest& request);
 
-// `force=true|false` (case-insensitive) on DELETE; absent is false.
+// `force=true|false` (case-insensitive) on DELETE, and on an MCP server's PUT and PATCH;
+// absent is false.
 Result<bool> DecodeForce(const RequestContext& ctx);
 
 // `expand=a,b`: the names given, each of which must be in `accepted`; absent or empty: none.

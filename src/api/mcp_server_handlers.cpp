@@ -73,12 +73,23 @@ http::HttpResponse McpServerHandlers::Get(RequestContext& ctx) {
   return response;
 }
 
+// PUT and PATCH take the vendor's `force`: disabling a server that enabled agents use disables
+// them too, instead of a 400.
 http::HttpResponse McpServerHandlers::Put(RequestContext& ctx) {
-  return PutResource(ctx, servers_, "mcp-servers", DecodeMcpServerPut);
+  auto force = DecodeForce(ctx);
+  if (!force) return RenderError(force.error());
+  return PutResource(ctx, servers_, "mcp-servers",
+                     [&](const boost::json::value& body, const std::string& id) {
+                       auto command = DecodeMcpServerPut(body, id);
+                       if (command) command->force = *force;
+                       return command;
+                     });
 }
 
 http::HttpResponse McpServerHandlers::Patch(RequestContext& ctx) {
-  return PatchResource(ctx, servers_);
+  auto force = DecodeForce(ctx);
+  if (!force) return RenderError(force.error());
+  return PatchResource(ctx, servers_, *force);
 }
 
 http::HttpResponse McpServerHandlers::Delete(RequestContext& ctx) {

@@ -61,11 +61,14 @@ http::HttpResponse DeleteResource(RequestContext& ctx, service::ResourceService<
   return DeletedResponse();
 }
 
+// `force`: the decoded query parameter, for resources whose PATCH takes one (MCP servers).
 template <typename Traits>
-http::HttpResponse PatchResource(RequestContext& ctx, service::ResourceService<Traits>& service) {
+http::HttpResponse PatchResource(RequestContext& ctx, service::ResourceService<Traits>& service,
+                                 bool force = false) {
   auto ops = DecodePatchBody(ctx);
   if (!ops) return RenderError(ops.error());
-  auto written = service.Patch(CallerOf(ctx), ctx.resource_id, *ops, DecodeIfMatch(ctx.request));
+  auto written =
+      service.Patch(CallerOf(ctx), ctx.resource_id, *ops, DecodeIfMatch(ctx.request), force);
   if (!written) return RenderError(written.error());
   return NoContentResponse(written->version);
 }

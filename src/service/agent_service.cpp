@@ -22,7 +22,8 @@ Result<void> AgentTraits::Insert(store::Store& store, std::string_view tenant,
   return store.InsertAgent(tenant, agent);
 }
 Result<void> AgentTraits::Update(store::Store& store, std::string_view tenant,
-                                 const Resource& agent, std::int64_t expected_version) {
+                                 const Resource& agent, std::int64_t expected_version,
+                                 bool /*force*/) {
   return store.UpdateAgent(tenant, agent, expected_version);
 }
 Result<store::DeleteResult> AgentTraits::Delete(store::Store& store, std::string_view tenant,

@@ -27,8 +27,9 @@ struct AgentTraits {
                                              std::string_view id);
   static Result<store::Page<Resource>> List(store::Store& store, const store::ListQuery& query);
   static Result<void> Insert(store::Store& store, std::string_view tenant, const Resource& agent);
+  // `force` has no meaning for agents and is ignored.
   static Result<void> Update(store::Store& store, std::string_view tenant, const Resource& agent,
-                             std::int64_t expected_version);
+                             std::int64_t expected_version, bool force);
   static Result<store::DeleteResult> Delete(store::Store& store, std::string_view tenant,
                                             std::string_view id,
                                             const store::DeleteRequest& request);

@@ -1,6 +1,7 @@
 #include "service/mcp_server_service.h"
 
 #include "service/resource_service_impl.h"
+#include "service/write_errors.h"
 
 namespace ts::service {
 
@@ -25,8 +26,14 @@ Result<void> McpServerTraits::Insert(store::Store& store, std::string_view tenan
   return store.InsertMcpServer(tenant, server);
 }
 Result<void> McpServerTraits::Update(store::Store& store, std::string_view tenant,
-                                     const Resource& server, std::int64_t expected_version) {
-  return store.UpdateMcpServer(tenant, server, expected_version);
+                                     const Resource& server, std::int64_t expected_version,
+                                     bool force) {
+  auto updated = store.UpdateMcpServer(
+      tenant, server, expected_version,
+      force ? store::ReferencePolicy::kRemove : store::ReferencePolicy::kRefuse);
+  if (!updated) return std::move(updated).error();
+  if (updated->refused) return EnabledUsersError(server.id, updated->enabled_users);
+  return Ok();
 }
 Result<store::DeleteResult> McpServerTraits::Delete(store::Store& store, std::string_view tenant,
                                                     std::string_view id,

@@ -27,8 +27,10 @@ struct McpServerTraits {
                                              std::string_view id);
   static Result<store::Page<Resource>> List(store::Store& store, const store::ListQuery& query);
   static Result<void> Insert(store::Store& store, std::string_view tenant, const Resource& server);
+  // Disabling a server that enabled agents use is a 400 naming them, unless `force`: then they
+  // are disabled too, in the same transaction.
   static Result<void> Update(store::Store& store, std::string_view tenant, const Resource& server,
-                             std::int64_t expected_version);
+                             std::int64_t expected_version, bool force);
   static Result<store::DeleteResult> Delete(store::Store& store, std::string_view tenant,
                                             std::string_view id,
                                             const store::DeleteRequest& request);

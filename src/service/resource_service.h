@@ -14,7 +14,10 @@
 //     static Result<std::optional<Resource>> Get(store::Store&, tenant, id);
 //     static Result<store::Page<Resource>> List(store::Store&, const store::ListQuery&);
 //     static Result<void> Insert(store::Store&, tenant, const Resource&);
-//     static Result<void> Update(store::Store&, tenant, const Resource&, expected_version);
+//     // `force`: the resource's own meaning (MCP servers: disabling one disables the enabled
+//     // agents using it instead of being refused); other resources ignore it.
+//     static Result<void> Update(store::Store&, tenant, const Resource&, expected_version,
+//                                bool force);
 //     static Result<store::DeleteResult> Delete(store::Store&, tenant, id, const DeleteRequest&);
 //   };
 //
@@ -43,6 +46,7 @@ struct ResourceUpsert {
   Resource resource;  // id and the writable fields; resource.metadata is ignored
   std::optional<std::int64_t> expected_version;  // body metadata.version
   std::optional<Precondition> if_match;
+  bool force = false;  // query parameter `force` (see Traits::Update)
 };
 
 template <typename Traits>
@@ -66,7 +70,7 @@ class ResourceService {
   // reference to a resource that does not exist.
   Result<WriteResult> Patch(const Caller& caller, const std::string& id,
                             const std::vector<domain::PatchOperation>& ops,
-                            const std::optional<Precondition>& if_match);
+                            const std::optional<Precondition>& if_match, bool force = false);
 
   // Idempotent: deleting an absent resource succeeds (unless If-Match was given: 412). A
   // referenced resource is a 400 listing every referrer, unless `force`: then the references

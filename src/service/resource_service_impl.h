@@ -26,8 +26,7 @@ auto ResourceService<Traits>::Get(const std::string& tenant, const std::string& 
 }
 
 template <typename Traits>
-auto ResourceService<Traits>::List(const store::ListQuery& query)
-    -> Result<store::Page<Resource>> {
+auto ResourceService<Traits>::List(const store::ListQuery& query) -> Result<store::Page<Resource>> {
   return Traits::List(store_, query);
 }
 
@@ -53,9 +52,8 @@ Result<WriteResult> ResourceService<Traits>::Upsert(const Caller& caller,
     if (!inserted) {
       Error e = std::move(inserted).error();
       if (e.code == ErrorCode::kConflict) {
-        e.message = std::string(Traits::kArticle) + " " + std::string(Traits::kNoun) +
-                    " with id " + resource.id.substr(0, 100) +
-                    " was created concurrently; read it and retry";
+        e.message = std::string(Traits::kArticle) + " " + std::string(Traits::kNoun) + " with id " +
+                    resource.id.substr(0, 100) + " was created concurrently; read it and retry";
       }
       Audit(caller, prefix + ".create", resource.id, AuditOutcomeOf(e));
       return e;
@@ -74,7 +72,7 @@ Result<WriteResult> ResourceService<Traits>::Upsert(const Caller& caller,
     return VersionConflictError(Traits::kNoun);
   }
   resource.metadata = {stored.version, stored.created_at_ms, now};
-  auto written = Traits::Update(store_, caller.tenant, resource, stored.version);
+  auto written = Traits::Update(store_, caller.tenant, resource, stored.version, command.force);
   if (!written) {
     Error e = std::move(written).error();
     if (e.code == ErrorCode::kConflict) e = VersionConflictError(Traits::kNoun);
@@ -88,7 +86,8 @@ Result<WriteResult> ResourceService<Traits>::Upsert(const Caller& caller,
 template <typename Traits>
 Result<WriteResult> ResourceService<Traits>::Patch(const Caller& caller, const std::string& id,
                                                    const std::vector<domain::PatchOperation>& ops,
-                                                   const std::optional<Precondition>& if_match) {
+                                                   const std::optional<Precondition>& if_match,
+                                                   bool force) {
   const std::string action = std::string(Traits::kAuditPrefix) + ".patch";
   auto found = Traits::Get(store_, caller.tenant, id);
   if (!found) return std::move(found).error();
@@ -105,7 +104,7 @@ Result<WriteResult> ResourceService<Traits>::Patch(const Caller& caller, const s
   auto patched = Traits::ApplyPatch(current, ops);
   if (!patched) return std::move(patched).error();
   patched->metadata.modified_at_ms = clock_.NowMillis();
-  auto written = Traits::Update(store_, caller.tenant, *patched, stored_version);
+  auto written = Traits::Update(store_, caller.tenant, *patched, stored_version, force);
   if (!written) {
     Error e = std::move(written).error();
     if (e.code == ErrorCode::kConflict) e = VersionConflictError(Traits::kNoun);

@@ -49,6 +49,21 @@ Error ReferencedError(std::string_view noun, const std::string& id,
   return e;
 }
 
+Error EnabledUsersError(const std::string& mcp_server_id,
+                        const std::vector<store::Referrer>& agents) {
+  Error e = Error::Invalid("MCP server " + mcp_server_id.substr(0, 100) + " is used by " +
+                           std::to_string(agents.size()) +
+                           (agents.size() == 1 ? " enabled agent" : " enabled agents") +
+                           "; disable them first, or disable the MCP server with force=true to "
+                           "disable them too");
+  for (const store::Referrer& agent : agents) {
+    e.details.push_back(
+        ErrorDetail{agent.kind + "/" + agent.id + "/" + agent.field, "usedByEnabledAgent",
+                    "used by enabled " + agent.kind + " " + agent.id + " in " + agent.field});
+  }
+  return e;
+}
+
 std::string_view AuditOutcomeOf(const Error& e) {
   switch (e.code) {
     case ErrorCode::kConflict:

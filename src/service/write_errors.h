@@ -21,6 +21,11 @@ Error NotFoundError(std::string_view noun, const std::string& id, std::string_vi
 Error ReferencedError(std::string_view noun, const std::string& id,
                       const std::vector<store::Referrer>& referrers);
 
+// The 400 of an MCP server update that would disable a server enabled agents use, without
+// `force`: one detail per agent, naming where it uses the server.
+Error EnabledUsersError(const std::string& mcp_server_id,
+                        const std::vector<store::Referrer>& agents);
+
 // The audit log's outcome word for an error.
 std::string_view AuditOutcomeOf(const Error& e);
 

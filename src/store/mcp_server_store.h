@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "domain/mcp_server.h"
@@ -17,6 +18,14 @@
 #include "store/token_store.h"
 
 namespace ts::store {
+
+// What UpdateMcpServer did about the enabled agents using a server it disables.
+struct McpServerUpdateResult {
+  bool refused = false;  // nothing was written
+  // The enabled agents using the server, each with the field naming it
+  // ("mcpServers[i].mcpServer.id"), sorted by id; empty unless the update disables the server.
+  std::vector<Referrer> enabled_users;
+};
 
 class McpServerStore {
  public:
@@ -37,8 +46,15 @@ class McpServerStore {
   // Replaces every writable field and modifiedAt, and sets version = expected_version + 1,
   // atomically, only if the stored version equals expected_version: kConflict otherwise
   // (including a vanished row). kInvalidArgument as for InsertMcpServer.
-  virtual Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
-                                       std::int64_t expected_version) = 0;
+  // An update that disables the server (the stored version is enabled, `updated` is not) while
+  // enabled agents use it is the vendor's "force" case: with ReferencePolicy::kRefuse nothing is
+  // written and the result lists those agents (refused); with kRemove they are disabled in the
+  // same transaction (enabled false, version + 1, modifiedAt = updated.metadata.modified_at_ms)
+  // and the result lists them.
+  virtual Result<McpServerUpdateResult> UpdateMcpServer(std::string_view tenant,
+                                                        const domain::McpServer& updated,
+                                                        std::int64_t expected_version,
+                                                        ReferencePolicy enabled_users) = 0;
 
   // As TokenStore::Delete; the referrers are agents using the server (field
   // "mcpServers[i].mcpServer.id", i its index in the agent's list). Removing the reference

@@ -36,6 +36,8 @@
 namespace ts::store {
 namespace {
 
+constexpr ReferencePolicy kRefuse = ReferencePolicy::kRefuse;
+
 using query::Clause;
 using query::CompareOp;
 using query::FieldType;
@@ -1076,7 +1078,7 @@ TEST_P(McpServerConformance, ReferenceToAMissingTokenIsRefusedNamingTheField) {
 
   PutServer("acme", MakeServer("s", std::nullopt));
   domain::McpServer update = MakeServer("s", std::string("nope"), "renamed");
-  auto updated = store_->UpdateMcpServer("acme", update, 1);
+  auto updated = store_->UpdateMcpServer("acme", update, 1, kRefuse);
   ASSERT_FALSE(updated.ok());
   EXPECT_EQ(updated.error().code, ErrorCode::kInvalidArgument);
   ASSERT_EQ(updated.error().details.size(), 1u);
@@ -1096,17 +1098,17 @@ TEST_P(McpServerConformance, UpdateReplacesEveryFieldAndBumpsVersionOnlyOnTheRig
   next.config.url = "http://other.example/";
   next.config.authorization_header_name.reset();
   next.metadata.modified_at_ms = 9'000;
-  ASSERT_TRUE(store_->UpdateMcpServer("acme", next, 1).ok());
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", next, 1, kRefuse).ok());
   next.metadata.version = 2;
   ExpectSameServer(*MustGetServer("acme", "s"), next);
 
-  auto stale = store_->UpdateMcpServer("acme", MakeServer("s", std::nullopt, "stale"), 1);
+  auto stale = store_->UpdateMcpServer("acme", MakeServer("s", std::nullopt, "stale"), 1, kRefuse);
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
-  auto absent = store_->UpdateMcpServer("acme", MakeServer("ghost", std::nullopt), 1);
+  auto absent = store_->UpdateMcpServer("acme", MakeServer("ghost", std::nullopt), 1, kRefuse);
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.error().code, ErrorCode::kConflict);
-  auto other_tenant = store_->UpdateMcpServer("globex", MakeServer("s", std::nullopt), 2);
+  auto other_tenant = store_->UpdateMcpServer("globex", MakeServer("s", std::nullopt), 2, kRefuse);
   ASSERT_FALSE(other_tenant.ok());
   EXPECT_EQ(other_tenant.error().code, ErrorCode::kConflict);
   EXPECT_EQ(MustGetServer("acme", "s")->name, "renamed");
@@ -1153,7 +1155,7 @@ TEST_P(McpServerConformance, ReferencedTokenIsNotDeletedAndEveryReferrerIsListed
   EXPECT_EQ(mismatch->outcome, DeleteOutcome::kVersionMismatch);
 
   // Unreferenced tokens delete as before.
-  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("c", std::nullopt), 1).ok());
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("c", std::nullopt), 1, kRefuse).ok());
   auto deleted = store_->Delete("acme", "other", {});
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(deleted->outcome, DeleteOutcome::kDeleted);
@@ -1167,7 +1169,8 @@ TEST_P(McpServerConformance, ForcedDeleteRemovesEveryReferenceWithVersionAndModi
   PutServer("acme", MakeServer("b", std::string("tok")));
   PutServer("acme", MakeServer("untouched", std::nullopt));
   PutServer("globex", MakeServer("a", std::string("tok")));
-  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("b", std::string("tok"), "b2"), 1).ok());
+  ASSERT_TRUE(
+      store_->UpdateMcpServer("acme", MakeServer("b", std::string("tok"), "b2"), 1, kRefuse).ok());
 
   // A stale version refuses the whole delete: the references stay.
   auto stale = store_->Delete("acme", "tok", [] {
@@ -1333,7 +1336,8 @@ TEST_P(McpServerConformance, ForcedDeleteRacingReferrerWritesNeverDanglesNorLose
           next.name = id + "-update-" + std::to_string(n);
           next.config.authorization_header_token_id = "tok";
           next.metadata.modified_at_ms = 2'000 + n;
-          auto written = store_->UpdateMcpServer(tenant, next, (*current)->metadata.version);
+          auto written =
+              store_->UpdateMcpServer(tenant, next, (*current)->metadata.version, kRefuse);
           if (written.ok()) {
             last_written[s] = next.name;
             ++successes[s];
@@ -1703,7 +1707,7 @@ TEST_P(AgentConformance, ReferencedTokenIsNotDeletedAndEveryAgentReferrerIsListe
   EXPECT_EQ(MustGetAgent("acme", "both")->llm_config.token_id, "tok");
 
   // Only agents left: still refused.
-  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("m", std::nullopt), 1).ok());
+  ASSERT_TRUE(store_->UpdateMcpServer("acme", MakeServer("m", std::nullopt), 1, kRefuse).ok());
   auto agents_only = store_->Delete("acme", "tok", {});
   ASSERT_TRUE(agents_only.ok());
   EXPECT_EQ(agents_only->outcome, DeleteOutcome::kReferenced);
@@ -1878,6 +1882,79 @@ TEST_P(AgentConformance, ForcedMcpServerDeleteRemovesTheEntryAndKeepsTheRestInOr
   ASSERT_TRUE(unused.ok());
   EXPECT_EQ(unused->outcome, DeleteOutcome::kDeleted);
   EXPECT_THAT(unused->referrers, IsEmpty());
+}
+
+// The vendor's `force` on an MCP server's PUT/PATCH: disabling a server that enabled agents
+// use is refused (nothing written) and names them; forced, they are disabled with it.
+TEST_P(AgentConformance, DisablingAServerEnabledAgentsUseIsRefusedUnlessForced) {
+  PutServer("acme", MakeServer("s1", std::nullopt));
+  PutServer("acme", MakeServer("s2", std::nullopt));
+  PutServer("globex", MakeServer("s1", std::nullopt));
+  PutAgent("acme", MakeAgent("b", std::nullopt, {"s2", "s1"}));
+  PutAgent("acme", MakeAgent("a", std::nullopt, {"s1"}));
+  domain::Agent off = MakeAgent("off", std::nullopt, {"s1"});
+  off.enabled = false;
+  PutAgent("acme", off);
+  PutAgent("acme", MakeAgent("other", std::nullopt, {"s2"}));
+  PutAgent("globex", MakeAgent("a", std::nullopt, {"s1"}));
+
+  domain::McpServer disabled = MakeServer("s1", std::nullopt, "renamed");
+  disabled.enabled = false;
+  disabled.metadata.modified_at_ms = 70'000;
+  auto refused = store_->UpdateMcpServer("acme", disabled, 1, ReferencePolicy::kRefuse);
+  ASSERT_TRUE(refused.ok()) << refused.error().message << " / " << refused.error().internal;
+  EXPECT_TRUE(refused->refused);
+  EXPECT_THAT(refused->enabled_users,
+              ElementsAre(Referrer{"agent", "a", "mcpServers[0].mcpServer.id"},
+                          Referrer{"agent", "b", "mcpServers[1].mcpServer.id"}));
+  auto unchanged = MustGetServer("acme", "s1");
+  EXPECT_TRUE(unchanged->enabled);
+  EXPECT_EQ(unchanged->name, "server");
+  EXPECT_EQ(unchanged->metadata.version, 1);
+  EXPECT_TRUE(MustGetAgent("acme", "a")->enabled);
+
+  // A stale version is a conflict before the agents are looked at.
+  auto stale = store_->UpdateMcpServer("acme", disabled, 7, ReferencePolicy::kRemove);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(MustGetAgent("acme", "b")->enabled);
+
+  auto forced = store_->UpdateMcpServer("acme", disabled, 1, ReferencePolicy::kRemove);
+  ASSERT_TRUE(forced.ok()) << forced.error().message << " / " << forced.error().internal;
+  EXPECT_FALSE(forced->refused);
+  EXPECT_THAT(forced->enabled_users,
+              ElementsAre(Referrer{"agent", "a", "mcpServers[0].mcpServer.id"},
+                          Referrer{"agent", "b", "mcpServers[1].mcpServer.id"}));
+  auto server = MustGetServer("acme", "s1");
+  EXPECT_FALSE(server->enabled);
+  EXPECT_EQ(server->name, "renamed");
+  EXPECT_EQ(server->metadata.version, 2);
+  for (const char* id : {"a", "b"}) {
+    auto agent = MustGetAgent("acme", id);
+    EXPECT_FALSE(agent->enabled) << id;
+    EXPECT_EQ(agent->metadata.version, 2) << id;
+    EXPECT_EQ(agent->metadata.modified_at_ms, 70'000) << id;
+    EXPECT_EQ(agent->mcp_servers.size(), std::string_view(id) == "a" ? 1u : 2u) << id;
+    EXPECT_EQ(MustListOneAgent("acme", id).enabled, false) << id;
+  }
+  EXPECT_EQ(MustGetAgent("acme", "off")->metadata.version, 1);
+  EXPECT_TRUE(MustGetAgent("acme", "other")->enabled);
+  EXPECT_TRUE(MustGetAgent("globex", "a")->enabled);
+  EXPECT_TRUE(MustGetServer("globex", "s1")->enabled);
+
+  // Writing a server that is already disabled, or one no enabled agent uses, looks at nothing.
+  disabled.name = "again";
+  auto again = store_->UpdateMcpServer("acme", disabled, 2, ReferencePolicy::kRefuse);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->refused);
+  EXPECT_THAT(again->enabled_users, IsEmpty());
+  ASSERT_TRUE(store_->UpdateAgent("acme", MakeAgent("other", std::nullopt, {}), 1).ok());
+  domain::McpServer s2 = MakeServer("s2", std::nullopt);
+  s2.enabled = false;
+  auto unused = store_->UpdateMcpServer("acme", s2, 1, ReferencePolicy::kRefuse);
+  ASSERT_TRUE(unused.ok());
+  EXPECT_FALSE(unused->refused);
+  EXPECT_THAT(unused->enabled_users, IsEmpty());
 }
 
 TEST_P(AgentConformance, ListFiltersSortsAndPagesOverTheColumns) {

@@ -68,10 +68,13 @@ Result<Page<domain::McpServer>> TimedStore::ListMcpServers(const ListQuery& quer
 Result<void> TimedStore::InsertMcpServer(std::string_view tenant, const domain::McpServer& server) {
   return Timed(StoreOperation::kInsert, [&] { return inner_.InsertMcpServer(tenant, server); });
 }
-Result<void> TimedStore::UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
-                                         std::int64_t expected_version) {
-  return Timed(StoreOperation::kUpdate,
-               [&] { return inner_.UpdateMcpServer(tenant, updated, expected_version); });
+Result<McpServerUpdateResult> TimedStore::UpdateMcpServer(std::string_view tenant,
+                                                          const domain::McpServer& updated,
+                                                          std::int64_t expected_version,
+                                                          ReferencePolicy enabled_users) {
+  return Timed(StoreOperation::kUpdate, [&] {
+    return inner_.UpdateMcpServer(tenant, updated, expected_version, enabled_users);
+  });
 }
 Result<DeleteResult> TimedStore::DeleteMcpServer(std::string_view tenant, std::string_view id,
                                                  const DeleteRequest& request) {

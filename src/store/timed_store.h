@@ -38,8 +38,10 @@ class TimedStore final : public Store {
                                                         std::string_view id) override;
   Result<Page<domain::McpServer>> ListMcpServers(const ListQuery& query) override;
   Result<void> InsertMcpServer(std::string_view tenant, const domain::McpServer& server) override;
-  Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
-                               std::int64_t expected_version) override;
+  Result<McpServerUpdateResult> UpdateMcpServer(std::string_view tenant,
+                                                const domain::McpServer& updated,
+                                                std::int64_t expected_version,
+                                                ReferencePolicy enabled_users) override;
   Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,
                                        const DeleteRequest& request) override;
 

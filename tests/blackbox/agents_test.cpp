@@ -424,5 +424,63 @@ TEST_P(AgentTest, DeletingAnMcpServerAnAgentUsesNeedsForceAndThenRemovesTheEntry
             (std::vector<Detail>{{"agent/a/mcpServers[0].mcpServer.id", "referenced"}}));
 }
 
+// The vendor's `force` on an MCP server's PUT and PATCH: disabling a server that enabled agents
+// use is a 400 naming them (nothing changes); with force=true the server and those agents are
+// disabled together.
+TEST_P(AgentTest, DisablingAnMcpServerEnabledAgentsUseNeedsForceAndThenDisablesThem) {
+  Tenant t = NewTenant();
+  ASSERT_EQ(Call("PUT", ServersBase(t) + "/orders", t.rw, ServerBody("Orders", {})).status, 201);
+  AgentSpec spec;
+  spec.provider = "emporix_openai";
+  spec.mcp_server_ids = {"orders"};
+  ASSERT_EQ(Call("PUT", AgentsBase(t) + "/on", t.rw, AgentBody(spec)).status, 201);
+  spec.enabled = false;
+  ASSERT_EQ(Call("PUT", AgentsBase(t) + "/off", t.rw, AgentBody(spec)).status, 201);
+
+  json::object disabled = ParseBody(Call("GET", ServersBase(t) + "/orders", t.read)).as_object();
+  disabled["enabled"] = false;
+  disabled.erase("metadata");
+  const std::string body = json::serialize(disabled);
+  using Detail = std::pair<std::string, std::string>;
+  for (const std::string query : {"", "?force=false"}) {
+    HttpResponse refused = Call("PUT", ServersBase(t) + "/orders" + query, t.rw, body);
+    ExpectBadRequest(refused);
+    EXPECT_EQ(DetailFieldsAndTypes(ParseBody(refused)),
+              (std::vector<Detail>{{"agent/on/mcpServers[0].mcpServer.id", "usedByEnabledAgent"}}))
+        << refused.Dump();
+  }
+  HttpResponse bad_force = Call("PUT", ServersBase(t) + "/orders?force=maybe", t.rw, body);
+  ExpectBadRequest(bad_force);
+  EXPECT_TRUE(ErrorMentions(bad_force, "force")) << bad_force.Dump();
+  const std::string patch = R"([{"op":"REPLACE","path":"/enabled","value":false}])";
+  ExpectBadRequest(Call("PATCH", ServersBase(t) + "/orders", t.rw, patch));
+  json::value server = ParseBody(Call("GET", ServersBase(t) + "/orders", t.read));
+  EXPECT_EQ(At(server, "enabled"), json::value(true));
+  EXPECT_EQ(Int(At(server, "metadata.version")), 1);
+  EXPECT_EQ(At(ParseBody(Call("GET", AgentsBase(t) + "/on", t.read)), "enabled"),
+            json::value(true));
+
+  // PATCH with force=true: the server and the enabled agent are disabled, the other agent is
+  // left alone.
+  HttpResponse forced = Call("PATCH", ServersBase(t) + "/orders?force=true", t.rw, patch);
+  ASSERT_EQ(forced.status, 204) << forced.Dump();
+  server = ParseBody(Call("GET", ServersBase(t) + "/orders", t.read));
+  EXPECT_EQ(At(server, "enabled"), json::value(false));
+  EXPECT_EQ(Int(At(server, "metadata.version")), 2);
+  json::value on = ParseBody(Call("GET", AgentsBase(t) + "/on", t.read));
+  EXPECT_EQ(At(on, "enabled"), json::value(false));
+  EXPECT_EQ(Int(At(on, "metadata.version")), 2);
+  EXPECT_EQ(Int(At(ParseBody(Call("GET", AgentsBase(t) + "/off", t.read)), "metadata.version")), 1);
+
+  // Enabled again, and used by a re-enabled agent: PUT with force=true disables both.
+  disabled["enabled"] = true;
+  ASSERT_EQ(Call("PUT", ServersBase(t) + "/orders", t.rw, json::serialize(disabled)).status, 204);
+  spec.enabled = true;
+  ASSERT_EQ(Call("PUT", AgentsBase(t) + "/off", t.rw, AgentBody(spec)).status, 204);
+  ASSERT_EQ(Call("PUT", ServersBase(t) + "/orders?force=true", t.rw, body).status, 204);
+  EXPECT_EQ(At(ParseBody(Call("GET", AgentsBase(t) + "/off", t.read)), "enabled"),
+            json::value(false));
+}
+
 }  // namespace
 }  // namespace bb

@@ -132,6 +132,19 @@ constexpr const char* kMcpServerUsersSql =
     " a.version, a.created_at, a.modified_at, a.doc"
     " FROM agent_mcp_servers m JOIN agents a ON a.tenant = m.tenant AND a.id = m.agent_id"
     " WHERE m.tenant = $1 AND m.mcp_server_id = $2 ORDER BY a.id";
+// The enabled agents using an MCP server, locked (agents before MCP servers: the order of every
+// writer of both), as kMcpServerUsersSql.
+constexpr const char* kLockEnabledMcpServerUsersSql =
+    "SELECT a.id, a.enabled, a.type, a.provider, a.model, a.llm_token_id, a.sh_token_id,"
+    " a.version, a.created_at, a.modified_at, a.doc"
+    " FROM agent_mcp_servers m JOIN agents a ON a.tenant = m.tenant AND a.id = m.agent_id"
+    " WHERE m.tenant = $1 AND m.mcp_server_id = $2 AND a.enabled = 1 ORDER BY a.id"
+    " FOR UPDATE OF a";
+constexpr const char* kMcpServerEnabledAtVersionSql =
+    "SELECT enabled FROM mcp_servers WHERE tenant = $1 AND id = $2 AND version = $3";
+constexpr const char* kDisableAgentSql =
+    "UPDATE agents SET enabled = 0, version = version + 1, modified_at = $1"
+    " WHERE tenant = $2 AND id = $3 AND enabled = 1";
 constexpr const char* kMcpServerUserIdsSql =
     "SELECT agent_id FROM agent_mcp_servers WHERE tenant = $1 AND mcp_server_id = $2"
     " ORDER BY agent_id";
@@ -508,9 +521,16 @@ class PostgresTokenStore final : public Store {
     });
   }
 
-  Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
-                               std::int64_t expected_version) override {
-    return NoThrow("update mcp server", [&]() -> Result<void> {
+  // One transaction. An update that disables the server first reads the stored row of
+  // expected_version; if it is enabled, the enabled agents using it are locked (agents before
+  // MCP servers) and refused or disabled, then the server is written under its version. An agent
+  // enabled or given this server concurrently, after the lock, may stay enabled: agents may use
+  // disabled servers anyway (the vendor only guards the act of disabling).
+  Result<McpServerUpdateResult> UpdateMcpServer(std::string_view tenant,
+                                                const domain::McpServer& updated,
+                                                std::int64_t expected_version,
+                                                ReferencePolicy enabled_users) override {
+    return NoThrow("update mcp server", [&]() -> Result<McpServerUpdateResult> {
       const PgParam params[] = {PgParam::Bytea(std::string_view(updated.name)),
                                 PgParam::Int8(updated.enabled ? 1 : 0),
                                 PgParam::Text(updated.type),
@@ -522,18 +542,66 @@ class PostgresTokenStore final : public Store {
                                 PgParam::Text(tenant),
                                 PgParam::Text(updated.id),
                                 PgParam::Int8(expected_version)};
-      return Run<void>("update mcp server", Retry::kNever, [&](PgConnection& conn) -> Result<void> {
-        auto result = conn.Exec(kUpdateMcpServerSql, params, true);
-        if (!result.ok()) {
-          if (conn.last_sqlstate() == kForeignKeyViolation) return MissingToken();
-          return std::move(result).error();
-        }
-        if (result->affected() != 1) {
-          return Error::Conflict("The MCP server was changed or deleted concurrently");
-        }
-        return Ok();
+      using Out = McpServerUpdateResult;
+      return Run<Out>("update mcp server", Retry::kNever, [&](PgConnection& conn) -> Result<Out> {
+        return InTransaction<Out>(conn, "BEGIN", [&]() -> Result<Out> {
+          Out outcome;
+          if (!updated.enabled) {
+            auto disabled =
+                DisableEnabledUsers(conn, tenant, updated, expected_version, enabled_users);
+            if (!disabled.ok()) return std::move(disabled).error();
+            outcome = std::move(disabled).value();
+            if (outcome.refused) return outcome;
+          }
+          auto result = conn.Exec(kUpdateMcpServerSql, params, true);
+          if (!result.ok()) {
+            if (conn.last_sqlstate() == kForeignKeyViolation) return MissingToken();
+            return std::move(result).error();
+          }
+          if (result->affected() != 1) {
+            return Error::Conflict("The MCP server was changed or deleted concurrently");
+          }
+          return outcome;
+        });
       });
     });
+  }
+
+  // UpdateMcpServer's handling of the enabled agents using a server it disables (see there).
+  static Result<McpServerUpdateResult> DisableEnabledUsers(PgConnection& conn,
+                                                           std::string_view tenant,
+                                                           const domain::McpServer& updated,
+                                                           std::int64_t expected_version,
+                                                           ReferencePolicy policy) {
+    McpServerUpdateResult outcome;
+    const PgParam versioned[] = {PgParam::Text(tenant), PgParam::Text(updated.id),
+                                 PgParam::Int8(expected_version)};
+    auto stored = conn.Exec(kMcpServerEnabledAtVersionSql, versioned, true);
+    if (!stored.ok()) return std::move(stored).error();
+    if (stored->rows() == 0) {
+      return Error::Conflict("The MCP server was changed or deleted concurrently");
+    }
+    if (stored->Int8(0, 0) == 0) return outcome;  // already disabled
+    const PgParam key[] = {PgParam::Text(tenant), PgParam::Text(updated.id)};
+    auto users = conn.Exec(kLockEnabledMcpServerUsersSql, key, true);
+    if (!users.ok()) return std::move(users).error();
+    for (int i = 0; i < users->rows(); ++i) {
+      const domain::Agent agent = AgentFromRow(*users, i);
+      outcome.enabled_users.push_back(
+          Referrer{std::string(kAgentKind), agent.id, McpServerEntryField(agent, updated.id)});
+    }
+    if (outcome.enabled_users.empty()) return outcome;
+    if (policy == ReferencePolicy::kRefuse) {
+      outcome.refused = true;
+      return outcome;
+    }
+    for (const Referrer& user : outcome.enabled_users) {
+      const PgParam params[] = {PgParam::Int8(updated.metadata.modified_at_ms),
+                                PgParam::Text(tenant), PgParam::Text(user.id)};
+      auto disabled = conn.Exec(kDisableAgentSql, params, true);
+      if (!disabled.ok()) return std::move(disabled).error();
+    }
+    return outcome;
   }
 
   Result<DeleteResult> DeleteMcpServer(std::string_view tenant, std::string_view id,

@@ -9,8 +9,8 @@
 #include <climits>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <exception>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <mutex>
@@ -106,6 +106,15 @@ constexpr const char* kMcpServerAgentReferrersSql =
     "SELECT a.id, a.doc FROM agent_mcp_servers m JOIN agents a"
     " ON a.tenant = m.tenant AND a.id = m.agent_id"
     " WHERE m.tenant = ? AND m.mcp_server_id = ? ORDER BY a.id";
+constexpr const char* kEnabledMcpServerUsersSql =
+    "SELECT a.id, a.doc FROM agent_mcp_servers m JOIN agents a"
+    " ON a.tenant = m.tenant AND a.id = m.agent_id"
+    " WHERE m.tenant = ? AND m.mcp_server_id = ? AND a.enabled = 1 ORDER BY a.id";
+constexpr const char* kMcpServerEnabledAtVersionSql =
+    "SELECT enabled FROM mcp_servers WHERE tenant = ? AND id = ? AND version = ?";
+constexpr const char* kDisableAgentSql =
+    "UPDATE agents SET enabled = 0, version = version + 1, modified_at = ?"
+    " WHERE tenant = ? AND id = ?";
 constexpr const char* kRewriteAgentDocSql =
     "UPDATE agents SET doc = ?, version = version + 1, modified_at = ? WHERE tenant = ? AND id = ?";
 constexpr const char* kRemoveMcpServerUsesSql =
@@ -199,8 +208,7 @@ Result<std::optional<std::int64_t>> ReadVersion(SqliteConnection& conn, const ch
 // version is not the expected one. nullopt: go on and delete.
 Result<std::optional<DeleteResult>> DeleteEarlyOutcome(SqliteConnection& conn,
                                                        const char* version_sql,
-                                                       std::string_view tenant,
-                                                       std::string_view id,
+                                                       std::string_view tenant, std::string_view id,
                                                        const DeleteRequest& request) {
   auto version = ReadVersion(conn, version_sql, tenant, id);
   if (!version.ok()) return std::move(version).error();
@@ -281,8 +289,7 @@ Result<domain::Agent> AgentFromRow(const BoundStatement& row) {
   agent.llm_config.model = row.ColumnText(4);
   agent.llm_config.token_id = row.ColumnOptionalText(5);
   if (agent.llm_config.self_hosted_params) {
-    agent.llm_config.self_hosted_params->authorization_header_token_id =
-        row.ColumnOptionalText(6);
+    agent.llm_config.self_hosted_params->authorization_header_token_id = row.ColumnOptionalText(6);
   }
   agent.metadata.version = row.ColumnInt64(8);
   agent.metadata.created_at_ms = row.ColumnInt64(9);
@@ -552,13 +559,23 @@ class SqliteTokenStore final : public Store {
     });
   }
 
-  Result<void> UpdateMcpServer(std::string_view tenant, const domain::McpServer& updated,
-                               std::int64_t expected_version) override {
-    return NoThrow("update mcp server", [&]() -> Result<void> {
-      auto result = InWriteTransaction<std::monostate>(
-          "update mcp server", [&](SqliteConnection& conn) -> Result<std::monostate> {
+  Result<McpServerUpdateResult> UpdateMcpServer(std::string_view tenant,
+                                                const domain::McpServer& updated,
+                                                std::int64_t expected_version,
+                                                ReferencePolicy enabled_users) override {
+    return NoThrow("update mcp server", [&]() -> Result<McpServerUpdateResult> {
+      return InWriteTransaction<McpServerUpdateResult>(
+          "update mcp server", [&](SqliteConnection& conn) -> Result<McpServerUpdateResult> {
             if (auto ref = CheckTokenReference(conn, tenant, updated); !ref) {
               return std::move(ref).error();
+            }
+            McpServerUpdateResult outcome;
+            if (!updated.enabled) {
+              auto disabled =
+                  DisableEnabledUsers(conn, tenant, updated, expected_version, enabled_users);
+              if (!disabled.ok()) return std::move(disabled).error();
+              outcome = std::move(disabled).value();
+              if (outcome.refused) return outcome;
             }
             auto prepared = conn.Prepare(kUpdateMcpServerSql);
             if (!prepared.ok()) return std::move(prepared).error();
@@ -574,10 +591,8 @@ class SqliteTokenStore final : public Store {
             if (sqlite3_changes64(conn.handle()) != 1) {
               return Error::Conflict("The MCP server was changed or deleted concurrently");
             }
-            return std::monostate{};
+            return outcome;
           });
-      if (!result.ok()) return std::move(result).error();
-      return Ok();
     });
   }
 
@@ -594,8 +609,8 @@ class SqliteTokenStore final : public Store {
         if (!users.ok()) return std::move(users).error();
         std::vector<Referrer> referrers;
         for (const UsingAgent& user : *users) {
-          referrers.push_back(Referrer{std::string(kAgentKind), user.id,
-                                       McpServerEntryField(user.doc_fields, id)});
+          referrers.push_back(
+              Referrer{std::string(kAgentKind), user.id, McpServerEntryField(user.doc_fields, id)});
         }
         if (!referrers.empty()) {
           if (request.references == ReferencePolicy::kRefuse) {
@@ -992,7 +1007,8 @@ class SqliteTokenStore final : public Store {
       auto version =
           ReadVersion(conn, token ? kTokenVersionSql : kMcpServerVersionSql, tenant, ref.id);
       if (!version.ok()) return std::move(version).error();
-      if (!version->has_value()) return token ? MissingToken(ref.field) : MissingMcpServer(ref.field);
+      if (!version->has_value())
+        return token ? MissingToken(ref.field) : MissingMcpServer(ref.field);
     }
     return Ok();
   }
@@ -1041,16 +1057,18 @@ class SqliteTokenStore final : public Store {
     return referrers;
   }
 
-  // Agents using MCP server `id`, each with its document (for the entry's index and, when
-  // forced, the entry's removal).
+  // Agents using MCP server `id` (only the enabled ones if `only_enabled`), each with its
+  // document (for the entry's index and, when forced, the entry's removal).
   struct UsingAgent {
     std::string id;
     domain::Agent doc_fields;
   };
   static Result<std::vector<UsingAgent>> McpServerUsers(SqliteConnection& conn,
-                                                         std::string_view tenant,
-                                                         std::string_view id) {
-    auto prepared = conn.Prepare(kMcpServerAgentReferrersSql);
+                                                        std::string_view tenant,
+                                                        std::string_view id,
+                                                        bool only_enabled = false) {
+    auto prepared =
+        conn.Prepare(only_enabled ? kEnabledMcpServerUsersSql : kMcpServerAgentReferrersSql);
     if (!prepared.ok()) return std::move(prepared).error();
     BoundStatement stmt(*prepared);
     stmt.BindText(1, tenant);
@@ -1066,6 +1084,53 @@ class SqliteTokenStore final : public Store {
     }
     if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "find mcp server users");
     return users;
+  }
+
+  // Inside UpdateMcpServer's transaction, for an update leaving the server disabled: when the
+  // stored row of expected_version is enabled (the update disables it), the enabled agents
+  // using it, refused or disabled as `policy` says. A row of another version is kConflict.
+  static Result<McpServerUpdateResult> DisableEnabledUsers(SqliteConnection& conn,
+                                                           std::string_view tenant,
+                                                           const domain::McpServer& updated,
+                                                           std::int64_t expected_version,
+                                                           ReferencePolicy policy) {
+    McpServerUpdateResult outcome;
+    {
+      auto prepared = conn.Prepare(kMcpServerEnabledAtVersionSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      stmt.BindText(1, tenant);
+      stmt.BindText(2, updated.id);
+      stmt.BindInt64(3, expected_version);
+      const int rc = stmt.Step();
+      if (rc == SQLITE_DONE) {
+        return Error::Conflict("The MCP server was changed or deleted concurrently");
+      }
+      if (rc != SQLITE_ROW) return SqliteError(conn.handle(), rc, "read mcp server");
+      if (stmt.ColumnInt64(0) == 0) return outcome;  // already disabled
+    }
+    auto users = McpServerUsers(conn, tenant, updated.id, /*only_enabled=*/true);
+    if (!users.ok()) return std::move(users).error();
+    for (const UsingAgent& user : *users) {
+      outcome.enabled_users.push_back(Referrer{std::string(kAgentKind), user.id,
+                                               McpServerEntryField(user.doc_fields, updated.id)});
+    }
+    if (outcome.enabled_users.empty()) return outcome;
+    if (policy == ReferencePolicy::kRefuse) {
+      outcome.refused = true;
+      return outcome;
+    }
+    for (const UsingAgent& user : *users) {
+      auto prepared = conn.Prepare(kDisableAgentSql);
+      if (!prepared.ok()) return std::move(prepared).error();
+      BoundStatement stmt(*prepared);
+      stmt.BindInt64(1, updated.metadata.modified_at_ms);
+      stmt.BindText(2, tenant);
+      stmt.BindText(3, user.id);
+      const int rc = stmt.Step();
+      if (rc != SQLITE_DONE) return SqliteError(conn.handle(), rc, "disable agent");
+    }
+    return outcome;
   }
 
   static Result<std::vector<Referrer>> TokenReferrers(SqliteConnection& conn,
@@ -1271,7 +1336,8 @@ Result<std::unique_ptr<Store>> Open(const SqliteOptions& options) {
   if (!writer.ok()) return std::move(writer).error();
   if (auto r = Configure(**writer, options, *synchronous, false); !r.ok()) return r.error();
   if (auto r = EnableWal(**writer, options.busy_timeout); !r.ok()) return r.error();
-  if (auto r = sqlite::ApplyMigrations(**writer, SystemClock().NowMillis()); !r.ok()) return r.error();
+  if (auto r = sqlite::ApplyMigrations(**writer, SystemClock().NowMillis()); !r.ok())
+    return r.error();
 
   std::vector<std::unique_ptr<SqliteConnection>> readers;
   for (int i = 0; i < options.read_connections; ++i) {
