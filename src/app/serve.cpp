@@ -24,10 +24,11 @@
 #include "http/open_file_limit.h"
 #include "http/request_log.h"
 #include "http/server.h"
-#include "oauth/client_credentials.h"
 #include "metrics/registry.h"
 #include "metrics/request_metrics.h"
 #include "metrics/store_metrics.h"
+#include "oauth/client_credentials.h"
+#include "oauth/clients_file_watcher.h"
 #include "service/audit_log.h"
 #include "service/key_check.h"
 #include "service/key_rotation.h"
@@ -60,8 +61,9 @@ Result<auth::VerifierOptions> VerifierOptionsFor(const config::ServeConfig& conf
       config.jwt_public_key_file.empty()) {
     secret_file = config.data_dir + "/dev-jwt-secret";
     if (auto made = EnsureDevJwtSecret(secret_file); !made) return std::move(made).error();
-    log::Warn("dev.jwt_secret", {{"file", secret_file},
-                                 {"note", "development secret; configure a real one in production"}});
+    log::Warn("dev.jwt_secret",
+              {{"file", secret_file},
+               {"note", "development secret; configure a real one in production"}});
   }
   if (!secret_file.empty()) {
     auto secret = ReadJwtSecretFile(secret_file);
@@ -193,11 +195,11 @@ Result<std::unique_ptr<oauth::ClientCredentialsIssuer>> TokenIssuerFor(
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options.max_concurrent_verifications = std::min({cores, 4, config.server.handler_threads});
   const std::size_t count = clients->size();
-  auto issuer = oauth::ClientCredentialsIssuer::Create(std::move(clients).value(),
-                                                       std::move(options), clock);
+  auto issuer =
+      oauth::ClientCredentialsIssuer::Create(std::move(clients).value(), std::move(options), clock);
   if (!issuer) return std::move(issuer).error();
-  log::Info("oauth.token_endpoint", {{"clients_file", config.oauth_clients_file},
-                                     {"clients", std::to_string(count)}});
+  log::Info("oauth.token_endpoint",
+            {{"clients_file", config.oauth_clients_file}, {"clients", std::to_string(count)}});
   return std::move(issuer).value();
 }
 
@@ -333,9 +335,14 @@ int Serve(const config::ServeConfig& config) {
   router.AddResource({"mcp-servers", "mcpServerId", &mcp_server_handlers});
   router.AddResource({"agents", "agentId", &agent_handlers});
   std::optional<api::OAuthTokenHandler> token_endpoint;
+  // Follows edits of the clients file (`client add` output pasted in, a client removed) while
+  // serving; an invalid version is logged and the clients in use stay.
+  std::optional<oauth::ClientsFileWatcher> clients_watcher;
   if (*token_issuer) {
     token_endpoint.emplace(**token_issuer);
     router.SetTokenEndpoint(&*token_endpoint);
+    clients_watcher.emplace(config.oauth_clients_file, **token_issuer);
+    clients_watcher->Start();
   }
 
   http::HttpServer server(
@@ -372,8 +379,8 @@ int Serve(const config::ServeConfig& config) {
   }
   server.OnServing([&] {
     serving.store(true);
-    log::Info("service.ready", {{"address", config.server.address},
-                                {"port", std::to_string(*port)}});
+    log::Info("service.ready",
+              {{"address", config.server.address}, {"port", std::to_string(*port)}});
     if (!dev_secret.empty()) PrintDevWelcome(dev_secret, config.server.address, *port, clock);
   });
   server.Run();

@@ -4,11 +4,10 @@
 
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "common/log.h"
@@ -43,7 +42,7 @@ std::string IdList(const KeyRing& ring) {
 Result<FileSignature> SignatureOf(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return Error::Invalid("key file " + path + ": cannot stat: " + std::strerror(errno));
+    return Error::Invalid(path + ": cannot stat: " + std::strerror(errno));
   }
   FileSignature sig;
   sig.device = st.st_dev;
@@ -132,16 +131,6 @@ struct KeyRingWatcher::State {
                {{"file", path}, {"reason", why}, {"note", "keeping the key ring in use"}});
   }
 
-  void Run() {
-    std::unique_lock<std::mutex> lock(stop_mu);
-    while (!stop) {
-      if (stop_cv.wait_for(lock, options.poll_interval, [&] { return stop; })) break;
-      lock.unlock();
-      Check(std::nullopt);
-      lock.lock();
-    }
-  }
-
   const std::string path;
   ValueBarrier& barrier;
   const KeyRingWatcherOptions options;
@@ -152,36 +141,22 @@ struct KeyRingWatcher::State {
   bool unreadable_logged = false;
   std::optional<std::chrono::steady_clock::time_point> last_forced;
   std::atomic<std::uint64_t> reloads{0};
-
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stop = false;  // guarded by stop_mu
-  std::thread thread;
 };
 
 KeyRingWatcher::KeyRingWatcher(std::string path, ValueBarrier& barrier,
                                KeyRingWatcherOptions options)
-    : state_(std::make_shared<State>(std::move(path), barrier, std::move(options))) {
+    : state_(std::make_shared<State>(std::move(path), barrier, std::move(options))),
+      poller_(state_->options.poll_interval,
+              [state = state_.get()] { state->Check(std::nullopt); }) {
   // The handler owns the state, so a call in flight during destruction stays valid.
   std::shared_ptr<State> state = state_;
   barrier.SetMissingKeyHandler([state](std::uint32_t key_id) { state->Check(key_id); });
 }
 
-KeyRingWatcher::~KeyRingWatcher() {
-  state_->barrier.SetMissingKeyHandler(nullptr);
-  {
-    std::lock_guard<std::mutex> lock(state_->stop_mu);
-    state_->stop = true;
-  }
-  state_->stop_cv.notify_all();
-  if (state_->thread.joinable()) state_->thread.join();
-}
+// poller_ (declared after state_) stops and joins its thread before state_ goes.
+KeyRingWatcher::~KeyRingWatcher() { state_->barrier.SetMissingKeyHandler(nullptr); }
 
-void KeyRingWatcher::Start() {
-  std::lock_guard<std::mutex> lock(state_->stop_mu);
-  if (state_->thread.joinable() || state_->stop) return;
-  state_->thread = std::thread([state = state_.get()] { state->Run(); });
-}
+void KeyRingWatcher::Start() { poller_.Start(); }
 
 bool KeyRingWatcher::CheckNow() { return state_->Check(std::nullopt); }
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "common/periodic_task.h"
 #include "common/result.h"
 #include "crypto/key_ring.h"
 #include "crypto/value_barrier.h"
@@ -72,6 +73,7 @@ class KeyRingWatcher {
  private:
   struct State;
   std::shared_ptr<State> state_;
+  PeriodicTask poller_;  // calls the check every poll_interval after Start
 };
 
 }  // namespace ts::crypto

@@ -12,6 +12,12 @@ namespace {
 
 constexpr int kMaxConcurrentVerifications = 64;
 
+std::vector<std::string> ClientIds(const std::vector<OAuthClient>& clients) {
+  std::vector<std::string> ids;
+  for (const OAuthClient& c : clients) ids.push_back(c.client_id);
+  return ids;
+}
+
 }  // namespace
 
 std::optional<ConcurrencyLimit::Place> ConcurrencyLimit::TryAcquire() {
@@ -26,9 +32,23 @@ TokenRequest::~TokenRequest() {
   if (!client_secret.empty()) sodium_memzero(client_secret.data(), client_secret.size());
 }
 
+Result<std::shared_ptr<const ClientCredentialsIssuer::ClientTable>>
+ClientCredentialsIssuer::MakeTable(std::vector<OAuthClient> clients) {
+  if (clients.empty()) return Error::Invalid("no OAuth client is configured");
+  auto cost = Argon2idCostOf(clients.front().secret_hash);
+  if (!cost) return std::move(cost).error();
+  const std::string dummy_secret = GenerateClientSecret();
+  auto dummy_hash = HashClientSecret(dummy_secret, *cost);
+  if (!dummy_hash) return std::move(dummy_hash).error();
+  auto table = std::make_shared<ClientTable>();
+  table->clients = std::move(clients);
+  for (const OAuthClient& c : table->clients) table->by_id.emplace(c.client_id, &c);
+  table->dummy_hash = std::move(dummy_hash).value();
+  return std::shared_ptr<const ClientTable>(std::move(table));
+}
+
 Result<std::unique_ptr<ClientCredentialsIssuer>> ClientCredentialsIssuer::Create(
     std::vector<OAuthClient> clients, IssuerOptions options, const Clock& clock) {
-  if (clients.empty()) return Error::Invalid("no OAuth client is configured");
   if (options.max_concurrent_verifications < 1 ||
       options.max_concurrent_verifications > kMaxConcurrentVerifications) {
     return Error::Invalid("concurrent secret verifications: expected 1 to " +
@@ -38,35 +58,38 @@ Result<std::unique_ptr<ClientCredentialsIssuer>> ClientCredentialsIssuer::Create
     return Error::Invalid("the HS256 signing secret is shorter than " +
                           std::to_string(auth::kMinHs256SecretBytes) + " bytes");
   }
-  auto cost = Argon2idCostOf(clients.front().secret_hash);
-  if (!cost) return std::move(cost).error();
-  const std::string dummy_secret = GenerateClientSecret();
-  auto dummy_hash = HashClientSecret(dummy_secret, *cost);
-  if (!dummy_hash) return std::move(dummy_hash).error();
-  return std::unique_ptr<ClientCredentialsIssuer>(new ClientCredentialsIssuer(
-      std::move(clients), std::move(options), clock, std::move(dummy_hash).value()));
+  auto table = MakeTable(std::move(clients));
+  if (!table) return std::move(table).error();
+  return std::unique_ptr<ClientCredentialsIssuer>(
+      new ClientCredentialsIssuer(std::move(table).value(), std::move(options), clock));
 }
 
-ClientCredentialsIssuer::ClientCredentialsIssuer(std::vector<OAuthClient> clients,
-                                                 IssuerOptions options, const Clock& clock,
-                                                 std::string dummy_hash)
-    : clients_(std::move(clients)),
-      options_(std::move(options)),
+ClientCredentialsIssuer::ClientCredentialsIssuer(std::shared_ptr<const ClientTable> table,
+                                                 IssuerOptions options, const Clock& clock)
+    : options_(std::move(options)),
       clock_(clock),
-      dummy_hash_(std::move(dummy_hash)),
       verifications_(options_.max_concurrent_verifications),
-      failed_attempts_(
-          clock,
-          [this] {
-            std::vector<std::string> ids;
-            for (const OAuthClient& c : clients_) ids.push_back(c.client_id);
-            return ids;
-          }(),
-          options_.attempts) {
-  for (const OAuthClient& c : clients_) by_id_.emplace(c.client_id, &c);
+      failed_attempts_(clock, ClientIds(table->clients), options_.attempts),
+      table_(std::move(table)) {}
+
+std::shared_ptr<const ClientCredentialsIssuer::ClientTable> ClientCredentialsIssuer::Table() const {
+  std::lock_guard<std::mutex> lock(table_mu_);
+  return table_;
 }
 
-OAuthOutcome<bool> ClientCredentialsIssuer::Authenticate(const OAuthClient* client,
+Result<void> ClientCredentialsIssuer::ReplaceClients(std::vector<OAuthClient> clients) {
+  auto table = MakeTable(std::move(clients));
+  if (!table) return std::move(table).error();
+  failed_attempts_.SetKnownClients(ClientIds((*table)->clients));
+  std::lock_guard<std::mutex> lock(table_mu_);
+  table_ = std::move(table).value();
+  return Ok();
+}
+
+std::size_t ClientCredentialsIssuer::client_count() const { return Table()->clients.size(); }
+
+OAuthOutcome<bool> ClientCredentialsIssuer::Authenticate(const ClientTable& table,
+                                                         const OAuthClient* client,
                                                          const TokenRequest& request) {
   auto place = verifications_.TryAcquire();
   if (!place) {
@@ -75,8 +98,8 @@ OAuthOutcome<bool> ClientCredentialsIssuer::Authenticate(const OAuthClient* clie
   }
   // An unknown client costs one verification too, so its answer takes as long as a wrong
   // secret's; the result is discarded.
-  const bool matches = VerifyClientSecret(client != nullptr ? client->secret_hash : dummy_hash_,
-                                          request.client_secret);
+  const bool matches = VerifyClientSecret(
+      client != nullptr ? client->secret_hash : table.dummy_hash, request.client_secret);
   return client != nullptr && matches;
 }
 
@@ -91,9 +114,11 @@ OAuthOutcome<IssuedToken> ClientCredentialsIssuer::Issue(const TokenRequest& req
     return OAuthError{OAuthErrorCode::kTooManyAttempts,
                       "Too many failed authentications for this client; retry later", wait};
   }
-  const auto found = by_id_.find(request.client_id);
-  const OAuthClient* client = found == by_id_.end() ? nullptr : found->second;
-  auto authenticated = Authenticate(client, request);
+  // The table is held for the whole request: a reload meanwhile does not pull the client away.
+  const std::shared_ptr<const ClientTable> table = Table();
+  const auto found = table->by_id.find(request.client_id);
+  const OAuthClient* client = found == table->by_id.end() ? nullptr : found->second;
+  auto authenticated = Authenticate(*table, client, request);
   if (auto* error = std::get_if<OAuthError>(&authenticated)) return std::move(*error);
   if (!std::get<bool>(authenticated)) {
     failed_attempts_.RecordFailure(request.client_id);

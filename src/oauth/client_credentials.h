@@ -10,11 +10,12 @@
 // `max_concurrent_verifications` run at once; a request beyond that is refused (kBusy) instead
 // of queueing memory. Issue blocks for one verification: call it from a handler thread, never
 // from an I/O thread.
-// No HTTP types. Thread-safe; the client list is immutable after Create.
+// No HTTP types. Thread-safe; ReplaceClients swaps the whole client list at once.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -91,19 +92,34 @@ class ClientCredentialsIssuer {
 
   OAuthOutcome<IssuedToken> Issue(const TokenRequest& request);
 
- private:
-  ClientCredentialsIssuer(std::vector<OAuthClient> clients, IssuerOptions options,
-                          const Clock& clock, std::string dummy_hash);
-  // Verifies the secret within the concurrency bound; the client is null for unknown ids.
-  OAuthOutcome<bool> Authenticate(const OAuthClient* client, const TokenRequest& request);
+  // Replaces the configured clients (the clients file changed): requests that start afterwards
+  // see only the new list; failure counts and lock-outs carry over by client id. Hashes a new
+  // dummy secret (one Argon2id hash): call it off the request path. kInvalidArgument for an
+  // empty list; the old clients then stay.
+  Result<void> ReplaceClients(std::vector<OAuthClient> clients);
+  std::size_t client_count() const;
 
-  const std::vector<OAuthClient> clients_;
-  std::unordered_map<std::string, const OAuthClient*> by_id_;  // into clients_
+ private:
+  // One version of the configured clients; immutable once built.
+  struct ClientTable {
+    std::vector<OAuthClient> clients;
+    std::unordered_map<std::string, const OAuthClient*> by_id;  // into clients
+    std::string dummy_hash;  // unknown ids are verified against it (the first client's cost)
+  };
+  static Result<std::shared_ptr<const ClientTable>> MakeTable(std::vector<OAuthClient> clients);
+  ClientCredentialsIssuer(std::shared_ptr<const ClientTable> table, IssuerOptions options,
+                          const Clock& clock);
+  std::shared_ptr<const ClientTable> Table() const;
+  // Verifies the secret within the concurrency bound; the client is null for unknown ids.
+  OAuthOutcome<bool> Authenticate(const ClientTable& table, const OAuthClient* client,
+                                  const TokenRequest& request);
+
   const IssuerOptions options_;
   const Clock& clock_;
-  const std::string dummy_hash_;
   ConcurrencyLimit verifications_;
   FailedAttempts failed_attempts_;
+  mutable std::mutex table_mu_;
+  std::shared_ptr<const ClientTable> table_;  // guarded by table_mu_
 };
 
 }  // namespace ts::oauth

@@ -150,6 +150,29 @@ TEST_F(ClientCredentialsTest, RepeatedFailuresLockTheClientOutEvenWithTheRightSe
   EXPECT_TRUE(std::holds_alternative<IssuedToken>(issuer_->Issue(Request("agent", "right"))));
 }
 
+TEST_F(ClientCredentialsTest, ReplacedClientsTakeEffectAndLockOutsCarryOver) {
+  for (int i = 0; i < 3; ++i) issuer_->Issue(Request("agent", "wrong"));
+  ASSERT_EQ(CodeOf(issuer_->Issue(Request("agent", "right"))), OAuthErrorCode::kTooManyAttempts);
+
+  // A new client is added, "agent" gets a new secret: the lock-out stays; "agent" with the old
+  // secret and an id no longer configured are refused like unknown ones.
+  ASSERT_TRUE(issuer_->ReplaceClients({Client("agent", "renewed"), Client("added", "s")}).ok());
+  EXPECT_EQ(issuer_->client_count(), 2u);
+  EXPECT_EQ(CodeOf(issuer_->Issue(Request("agent", "renewed"))), OAuthErrorCode::kTooManyAttempts);
+  EXPECT_TRUE(std::holds_alternative<IssuedToken>(issuer_->Issue(Request("added", "s"))));
+  clock_.Advance(30'000);
+  EXPECT_TRUE(std::holds_alternative<IssuedToken>(issuer_->Issue(Request("agent", "renewed"))));
+  EXPECT_EQ(CodeOf(issuer_->Issue(Request("agent", "right"))), OAuthErrorCode::kInvalidClient);
+
+  ASSERT_TRUE(issuer_->ReplaceClients({Client("added", "s")}).ok());
+  EXPECT_EQ(CodeOf(issuer_->Issue(Request("agent", "renewed"))), OAuthErrorCode::kInvalidClient);
+
+  // An empty list is refused and the clients in use stay.
+  EXPECT_FALSE(issuer_->ReplaceClients({}).ok());
+  EXPECT_EQ(issuer_->client_count(), 1u);
+  EXPECT_TRUE(std::holds_alternative<IssuedToken>(issuer_->Issue(Request("added", "s"))));
+}
+
 TEST(ConcurrencyLimitTest, RefusesBeyondTheLimitUntilAPlaceIsReleased) {
   ConcurrencyLimit limit(2);
   auto a = limit.TryAcquire();

@@ -54,6 +54,27 @@ void FailedAttempts::RecordSuccess(const std::string& client_id) {
   if (auto known = known_.find(client_id); known != known_.end()) known->second = Entry{};
 }
 
+void FailedAttempts::SetKnownClients(const std::vector<std::string>& known_client_ids) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unordered_map<std::string, Entry> known;
+  for (const std::string& id : known_client_ids) {
+    Entry entry;
+    if (auto was_known = known_.find(id); was_known != known_.end()) {
+      entry = was_known->second;
+    } else if (auto was_unknown = unknown_.find(id); was_unknown != unknown_.end()) {
+      entry = was_unknown->second;
+      unknown_.erase(was_unknown);
+    }
+    known.emplace(id, entry);
+  }
+  // Ids that are no longer configured keep their count among the unknown ones (bounded).
+  for (auto& [id, entry] : known_) {
+    if (known.contains(id) || entry.failures == 0) continue;
+    if (unknown_.size() < policy_.max_unknown_entries) unknown_.emplace(id, entry);
+  }
+  known_ = std::move(known);
+}
+
 std::size_t FailedAttempts::UnknownEntries() {
   std::lock_guard<std::mutex> lock(mutex_);
   return unknown_.size();

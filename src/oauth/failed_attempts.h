@@ -40,6 +40,10 @@ class FailedAttempts {
   void RecordFailure(const std::string& client_id);
   void RecordSuccess(const std::string& client_id);
 
+  // The configured client ids changed (the clients file was reloaded). Counts and lock-outs
+  // carry over whichever map an id moves between: reloading never unlocks a client.
+  void SetKnownClients(const std::vector<std::string>& known_client_ids);
+
   // Entries held for unknown client ids (for tests of the memory bound).
   std::size_t UnknownEntries();
 
@@ -54,7 +58,7 @@ class FailedAttempts {
   const Clock& clock_;
   const FailedAttemptPolicy policy_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Entry> known_;    // fixed key set; guarded by mutex_
+  std::unordered_map<std::string, Entry> known_;    // configured ids; guarded by mutex_
   std::unordered_map<std::string, Entry> unknown_;  // bounded; guarded by mutex_
 };
 

@@ -44,6 +44,23 @@ TEST_F(FailedAttemptsTest, LocksOutAfterTheAllowedFailuresAndDoublesUpToTheMaxim
   }
 }
 
+TEST_F(FailedAttemptsTest, ChangingTheKnownClientsNeverUnlocksOne) {
+  Fail("known", 3);
+  Fail("newcomer", 3);  // not configured yet: counted among the unknown ids
+  ASSERT_EQ(RetryAfter("known"), 10);
+  ASSERT_EQ(RetryAfter("newcomer"), 10);
+  attempts_.SetKnownClients({"newcomer", "other"});  // "known" removed, "newcomer" added
+  EXPECT_EQ(RetryAfter("known"), 10);
+  EXPECT_EQ(RetryAfter("newcomer"), 10);
+  EXPECT_EQ(attempts_.UnknownEntries(), 1u);  // "known" moved over, "newcomer" moved out
+  attempts_.SetKnownClients({"known", "other"});
+  EXPECT_EQ(RetryAfter("known"), 10);
+  EXPECT_EQ(RetryAfter("newcomer"), 10);
+  // A success clears only configured ids, as before.
+  attempts_.RecordSuccess("known");
+  EXPECT_EQ(RetryAfter("known"), 0);
+}
+
 TEST_F(FailedAttemptsTest, ClientsAreCountedSeparately) {
   Fail("known", 3);
   EXPECT_GT(RetryAfter("known"), 0);

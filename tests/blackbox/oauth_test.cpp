@@ -10,9 +10,11 @@
 #include <openssl/pem.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "blackbox/harness.h"
@@ -292,6 +294,49 @@ TEST_F(OAuthTest, RepeatedFailuresLockTheClientOut) {
 }
 
 // --- start-up: the endpoint is off unless configured, and bad configurations stop it -------
+
+// The clients file is followed while serving: a client added, removed or given a new secret
+// takes effect without a restart; a broken version is logged and the clients in use stay.
+TEST_F(OAuthTest, EditingTheClientsFileTakesEffectWithoutARestart) {
+  const AddedClient later =
+      ClientAdd(dir_->path(), {"--id", "added-later", "--scope", "ai.agent_read"});
+  // Waits until the service has logged `event` `times` times (it checks the file every 5 s).
+  auto wait_for_log = [&](const std::string& event, std::size_t times) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      const std::string out = server_->AllOutput();
+      std::size_t count = 0;
+      for (std::size_t at = out.find(event); at != std::string::npos;
+           at = out.find(event, at + 1)) {
+        ++count;
+      }
+      if (count >= times) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  // A new version renamed into place, as editors and configuration tools write it.
+  auto replace_file = [&](const std::string& text) {
+    const fs::path tmp = clients_file_.string() + ".new";
+    ASSERT_TRUE(WriteFile(tmp, text, 0600));
+    fs::rename(tmp, clients_file_);
+  };
+
+  replace_file("[" + agent_->entry + ",\n" + victim_->entry + ",\n" + later.entry + "]\n");
+  ASSERT_TRUE(wait_for_log("\"oauth.clients_reloaded\"", 1)) << server_->AllOutput();
+  EXPECT_EQ(TokenRequest(Form(later, later.secret)).status, 200);
+
+  replace_file("[" + later.entry + "]\n");
+  ASSERT_TRUE(wait_for_log("\"oauth.clients_reloaded\"", 2)) << server_->AllOutput();
+  HttpResponse removed = TokenRequest(Form(*agent_, agent_->secret));
+  EXPECT_EQ(removed.status, 401) << removed.body;
+  EXPECT_EQ(Str(Body(removed), "error"), "invalid_client");
+
+  replace_file(R"([{"client_id": "broken"}])");
+  ASSERT_TRUE(wait_for_log("\"oauth.clients_reload_refused\"", 1)) << server_->AllOutput();
+  EXPECT_EQ(TokenRequest(Form(later, later.secret)).status, 200);
+  EXPECT_EQ(server_->AllOutput().find(later.secret), std::string::npos);
+}
 
 TEST(OAuthConfigTest, WithoutTheOptionThereIsNoTokenEndpoint) {
   std::string error;
