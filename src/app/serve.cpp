@@ -359,6 +359,7 @@ int Serve(const config::ServeConfig& config) {
   registry.Add([&store_metrics](metrics::Exposition& out) { store_metrics.Render(out); });
   registry.Add([&timed_store](metrics::Exposition& out) {
     if (auto usage = timed_store.ConnectionPoolUsage()) metrics::RenderPoolUsage(out, *usage);
+    if (auto usage = timed_store.WriteBatchUsage()) metrics::RenderWriteBatchUsage(out, *usage);
   });
   registry.Add([&key_usage](metrics::Exposition& out) { key_usage.Render(out); });
   server.OnRequestDone([&request_metrics](const http::RequestRecord& record) {

@@ -176,6 +176,17 @@ TEST(StoreMetricsTest, PoolUsageHasOneGaugeOrCounterEach) {
   EXPECT_TRUE(Contains(text, "token_service_store_pool_wait_timeouts_total 1\n"));
 }
 
+TEST(StoreMetricsTest, WriteBatchUsageHasTwoCountersAndTheQueueLength) {
+  Exposition out;
+  RenderWriteBatchUsage(out, WriteBatchUsage{4, 10, 3});
+  const std::string text = out.text();
+  EXPECT_TRUE(Contains(text, "# TYPE token_service_store_write_batches_total counter\n"));
+  EXPECT_TRUE(Contains(text, "token_service_store_write_batches_total 4\n"));
+  EXPECT_TRUE(Contains(text, "token_service_store_batched_writes_total 10\n"));
+  EXPECT_TRUE(Contains(text, "# TYPE token_service_store_write_queue_length gauge\n"));
+  EXPECT_TRUE(Contains(text, "token_service_store_write_queue_length 3\n"));
+}
+
 TEST(MetricsRegistryTest, RendersCollectorsInOrderWithBuildInfo) {
   MetricsRegistry registry;
   registry.Add([](Exposition& out) { RenderBuildInfo(out, "1.2.3", "abc123"); });

@@ -70,4 +70,16 @@ void RenderPoolUsage(Exposition& out, const PoolUsage& usage) {
              usage.timeouts);
 }
 
+void RenderWriteBatchUsage(Exposition& out, const WriteBatchUsage& usage) {
+  out.Single("token_service_store_write_batches_total", "counter",
+             "Write transactions committed, each holding one or more queued writes (group "
+             "commit).",
+             usage.commits);
+  out.Single("token_service_store_batched_writes_total", "counter",
+             "Writes committed by those transactions (divided by the batches: the mean batch).",
+             usage.writes);
+  out.Single("token_service_store_write_queue_length", "gauge",
+             "Writes waiting for the write lock or in the batch being committed.", usage.queued);
+}
+
 }  // namespace ts::metrics

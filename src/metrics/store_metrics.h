@@ -55,4 +55,14 @@ struct PoolUsage {
 
 void RenderPoolUsage(Exposition& out, const PoolUsage& usage);
 
+// Group commit of a store that batches concurrent writes into one transaction (SQLite); a
+// snapshot. writes / commits is the mean batch size.
+struct WriteBatchUsage {
+  std::uint64_t commits = 0;  // batches committed (one fsync each with synchronous=FULL)
+  std::uint64_t writes = 0;   // writes those batches committed
+  std::int64_t queued = 0;    // writes waiting for the write lock or in the batch being run
+};
+
+void RenderWriteBatchUsage(Exposition& out, const WriteBatchUsage& usage);
+
 }  // namespace ts::metrics

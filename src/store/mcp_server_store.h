@@ -70,6 +70,9 @@ class Store : public TokenStore, public McpServerStore, public AgentStore {
   // Usage of the backend's connection pool for /metrics, or nullopt if it has none worth
   // reporting. A cheap snapshot (no database call); thread-safe.
   virtual std::optional<metrics::PoolUsage> ConnectionPoolUsage() const { return std::nullopt; }
+  // Group commit figures of a backend that batches writes (SQLite), or nullopt. Cheap;
+  // thread-safe.
+  virtual std::optional<metrics::WriteBatchUsage> WriteBatchUsage() const { return std::nullopt; }
 };
 
 }  // namespace ts::store

@@ -57,6 +57,9 @@ class TimedStore final : public Store {
   std::optional<metrics::PoolUsage> ConnectionPoolUsage() const override {
     return inner_.ConnectionPoolUsage();
   }
+  std::optional<metrics::WriteBatchUsage> WriteBatchUsage() const override {
+    return inner_.WriteBatchUsage();
+  }
 
  private:
   template <typename Call>

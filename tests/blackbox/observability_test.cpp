@@ -188,15 +188,16 @@ TEST_P(ObservabilityTest, MetricsCountRequestsAsTheyHappened) {
     return after[series] - (b == before.end() ? 0.0 : b->second);
   };
   const std::vector<std::string> expected_series = {
-      RequestsSeries(kItemRoute, "PUT", 201),      get_200,
-      RequestsSeries(kItemRoute, "GET", 404),      RequestsSeries(kItemRoute, "GET", 401),
-      RequestsSeries("unmatched", "GET", 404),     RequestsSeries("/health/ready", "other", 405)};
+      RequestsSeries(kItemRoute, "PUT", 201),  get_200,
+      RequestsSeries(kItemRoute, "GET", 404),  RequestsSeries(kItemRoute, "GET", 401),
+      RequestsSeries("unmatched", "GET", 404), RequestsSeries("/health/ready", "other", 405)};
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   do {
     text = Scrape(*server);
     after = ParseSamples(text);
     bool all_counted = true;
-    for (const std::string& series : expected_series) all_counted = all_counted && delta(series) >= 1;
+    for (const std::string& series : expected_series)
+      all_counted = all_counted && delta(series) >= 1;
     if (all_counted && delta(get_200) >= 2) break;
     std::this_thread::sleep_for(20ms);
   } while (std::chrono::steady_clock::now() < deadline);
@@ -227,8 +228,14 @@ TEST_P(ObservabilityTest, MetricsCountRequestsAsTheyHappened) {
     if (series.rfind("token_service_build_info{version=\"", 0) == 0 && v == 1) build_info = true;
   }
   EXPECT_TRUE(build_info) << text;
-  // Pool usage exists with PostgreSQL only.
+  // Pool usage exists with PostgreSQL only, group commit figures with SQLite only.
   EXPECT_EQ(after.count("token_service_store_pool_size"), GetParam().postgres ? 1u : 0u);
+  EXPECT_EQ(after.count("token_service_store_write_batches_total"), GetParam().postgres ? 0u : 1u);
+  if (!GetParam().postgres) {
+    EXPECT_GE(delta("token_service_store_batched_writes_total"), 1);  // the PUT
+    EXPECT_GE(delta("token_service_store_write_batches_total"), 1);
+    EXPECT_EQ(after["token_service_store_write_queue_length"], 0);
+  }
   // Privacy: no tenant, id, value or path as sent in any label.
   EXPECT_EQ(text.find(tenant), std::string::npos);
   EXPECT_EQ(text.find("t1"), std::string::npos);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -363,6 +364,15 @@ class SqliteTokenStore final : public Store {
     if (auto writer = writer_.Acquire(std::chrono::milliseconds(0), "close"); writer.ok()) {
       (void)writer->conn().Exec("PRAGMA optimize", "optimize");
     }
+  }
+
+  std::optional<metrics::WriteBatchUsage> WriteBatchUsage() const override {
+    metrics::WriteBatchUsage usage;
+    usage.commits = commits_.load(std::memory_order_relaxed);
+    usage.writes = committed_writes_.load(std::memory_order_relaxed);
+    std::lock_guard lock(queue_mu_);
+    usage.queued = static_cast<std::int64_t>(queue_.size());
+    return usage;
   }
 
   Result<std::optional<TokenRecord>> Get(std::string_view tenant, std::string_view id) override {
@@ -1228,14 +1238,18 @@ class SqliteTokenStore final : public Store {
     }
     if (kept == 0) return;  // nothing to make durable; ~Transaction rolls back
     if (auto committed = tx.Commit(); !committed.ok()) return fail_all(committed.error());
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    committed_writes_.fetch_add(kept, std::memory_order_relaxed);
   }
 
   static constexpr std::size_t kMaxBatch = 64;
 
   const std::chrono::milliseconds wait_timeout_;
 
-  std::mutex queue_mu_;
-  std::deque<PendingWrite*> queue_;  // guarded by queue_mu_; the front one leads
+  mutable std::mutex queue_mu_;
+  std::deque<PendingWrite*> queue_;                 // guarded by queue_mu_; the front one leads
+  std::atomic<std::uint64_t> commits_{0};           // for WriteBatchUsage
+  std::atomic<std::uint64_t> committed_writes_{0};  // for WriteBatchUsage
   // The batch being led; only the leader (queue_.front()) touches it. Capacity kMaxBatch.
   std::vector<PendingWrite*> batch_;
 

@@ -89,7 +89,7 @@ SqliteOptions OptionsFor(const std::string& path) {
   return options;
 }
 
-std::unique_ptr<TokenStore> MustOpen(const SqliteOptions& options) {
+std::unique_ptr<Store> MustOpen(const SqliteOptions& options) {
   auto opened = OpenSqliteStore(options);
   EXPECT_TRUE(opened.ok()) << opened.error().message << " / " << opened.error().internal;
   if (!opened.ok()) return nullptr;
@@ -307,6 +307,7 @@ TEST(SqliteStoreGroupCommit, WritesQueuedTogetherEachGetTheirOwnOutcome) {
   options.busy_timeout = std::chrono::milliseconds(20000);
   auto store = MustOpen(options);
   ASSERT_TRUE(store->Insert("acme", Record("taken")).ok());
+  const metrics::WriteBatchUsage before = store->WriteBatchUsage().value();
   RawDb other(path);
   ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
 
@@ -346,6 +347,24 @@ TEST(SqliteStoreGroupCommit, WritesQueuedTogetherEachGetTheirOwnOutcome) {
   }
   EXPECT_EQ(updated, 1);
   EXPECT_EQ((*store->Get("acme", "taken"))->token.metadata.version, 2);
+  // The metrics count the committed writes (6 creates, 1 update; refused ones are not) and at
+  // most one commit each; nothing is left queued.
+  const metrics::WriteBatchUsage after = store->WriteBatchUsage().value();
+  EXPECT_EQ(after.writes - before.writes, 7u);
+  EXPECT_GE(after.commits - before.commits, 1u);
+  EXPECT_LE(after.commits - before.commits, 7u);
+  EXPECT_EQ(after.queued, 0);
+}
+
+TEST(SqliteStoreGroupCommit, AWriteAloneIsOneCommit) {
+  TempDir dir;
+  auto store = MustOpen(OptionsFor(dir.File("t.db")));
+  const metrics::WriteBatchUsage before = store->WriteBatchUsage().value();
+  for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(store->Insert("acme", Record(id)).ok());
+  EXPECT_FALSE(store->Insert("acme", Record("a")).ok());  // refused: nothing committed
+  const metrics::WriteBatchUsage after = store->WriteBatchUsage().value();
+  EXPECT_EQ(after.commits - before.commits, 3u);
+  EXPECT_EQ(after.writes - before.writes, 3u);
 }
 
 TEST(SqliteStoreErrors, InternalErrorsKeepSqliteTextOutOfThePublicMessage) {
