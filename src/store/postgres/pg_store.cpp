@@ -521,11 +521,12 @@ class PostgresTokenStore final : public Store {
     });
   }
 
-  // One transaction. An update that disables the server first reads the stored row of
-  // expected_version; if it is enabled, the enabled agents using it are locked (agents before
-  // MCP servers) and refused or disabled, then the server is written under its version. An agent
-  // enabled or given this server concurrently, after the lock, may stay enabled: agents may use
-  // disabled servers anyway (the vendor only guards the act of disabling).
+  // One UPDATE under the version when the server stays enabled. An update leaving it disabled is
+  // one transaction: it reads the stored row of expected_version; if that is enabled, the
+  // enabled agents using the server are locked (agents before MCP servers) and refused or
+  // disabled, then the server is written under its version. An agent enabled or given this
+  // server concurrently, after the lock, may stay enabled: agents may use disabled servers
+  // anyway (the vendor only guards the act of disabling).
   Result<McpServerUpdateResult> UpdateMcpServer(std::string_view tenant,
                                                 const domain::McpServer& updated,
                                                 std::int64_t expected_version,
@@ -544,15 +545,7 @@ class PostgresTokenStore final : public Store {
                                 PgParam::Int8(expected_version)};
       using Out = McpServerUpdateResult;
       return Run<Out>("update mcp server", Retry::kNever, [&](PgConnection& conn) -> Result<Out> {
-        return InTransaction<Out>(conn, "BEGIN", [&]() -> Result<Out> {
-          Out outcome;
-          if (!updated.enabled) {
-            auto disabled =
-                DisableEnabledUsers(conn, tenant, updated, expected_version, enabled_users);
-            if (!disabled.ok()) return std::move(disabled).error();
-            outcome = std::move(disabled).value();
-            if (outcome.refused) return outcome;
-          }
+        auto write = [&](Out outcome) -> Result<Out> {
           auto result = conn.Exec(kUpdateMcpServerSql, params, true);
           if (!result.ok()) {
             if (conn.last_sqlstate() == kForeignKeyViolation) return MissingToken();
@@ -562,6 +555,15 @@ class PostgresTokenStore final : public Store {
             return Error::Conflict("The MCP server was changed or deleted concurrently");
           }
           return outcome;
+        };
+        // An update that leaves the server enabled is one statement, as any other write.
+        if (updated.enabled) return write(Out{});
+        return InTransaction<Out>(conn, "BEGIN", [&]() -> Result<Out> {
+          auto disabled =
+              DisableEnabledUsers(conn, tenant, updated, expected_version, enabled_users);
+          if (!disabled.ok()) return std::move(disabled).error();
+          if (disabled->refused) return std::move(disabled).value();
+          return write(std::move(disabled).value());
         });
       });
     });
